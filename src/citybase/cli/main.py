@@ -1,0 +1,48 @@
+"""The ``citybase`` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from citybase import __version__
+from citybase.cli import admin, db, demo, objects, serve
+from citybase.cli.common import state
+
+app = typer.Typer(name="citybase", help="城市数字公共基础设施基础平台 — the citybase platform.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    data_dir: Annotated[Path | None, typer.Option(envvar="CITYBASE_DATA_DIR", help="Data directory.")] = None,
+    database_url: Annotated[str | None, typer.Option(envvar="CITYBASE_DATABASE_URL",
+                                                     help="Database URL (default: SQLite in the data dir).")] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    state.data_dir = data_dir
+    state.database_url = database_url
+
+
+app.command("init")(db.init_command)
+app.command("serve")(serve.serve_command)
+app.command("demo")(demo.demo_command)
+app.add_typer(db.app, name="db")
+app.add_typer(admin.departments_app, name="departments")
+app.add_typer(admin.users_app, name="users")
+app.add_typer(admin.keys_app, name="api-keys")
+app.add_typer(objects.app, name="objects")
+app.add_typer(objects.classes_app, name="classes")
+app.add_typer(objects.jobs_app, name="jobs")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,118 @@
+"""L3, the facade: builds the store and the domain services from settings, and runs their life cycle.
+
+Earlier domains never call later ones. When one must set off later work, it publishes a domain
+event through :meth:`Platform.publish` with the connection of its transaction; subscribers run only
+after that transaction commits (and never if it rolls back).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from citybase.domains.access import AccessService, Meter
+from citybase.domains.jobs import JobRunner, JobService
+from citybase.domains.objects import (
+    IMPORT_GEOJSON_JOB,
+    ClassRegistry,
+    ObjectService,
+    make_import_handler,
+    seed_class_table,
+)
+from citybase.kernel.settings import Settings
+from citybase.store import Store, after_commit, upgrade
+from citybase.store.schema import app_user
+
+log = logging.getLogger(__name__)
+Subscriber = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class InitReport:
+    database: str
+    classes_added: int
+    admin_created: bool
+    admin_password_file: str | None
+
+
+class Platform:
+    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+        self.settings = settings
+        self.store = store or Store(settings.resolved_database_url)
+        self.access = AccessService(self.store, settings.session_hours)
+        self.meter = Meter(self.store)
+        self.classes = ClassRegistry(self.store)
+        self.objects = ObjectService(self.store, self.classes)
+        self.jobs = JobService(self.store)
+        self.jobs.register(IMPORT_GEOJSON_JOB, make_import_handler(self.objects))
+        self.runner = JobRunner(self.jobs, workers=settings.job_workers)
+        self._subscribers: dict[str, list[Subscriber]] = defaultdict(list)
+        self._flusher: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    # --- set-up ----------------------------------------------------------------------------------
+    def init(self, admin_password: str | None = None) -> InitReport:
+        """Create the data directory and database, apply migrations, seed classes and the first admin."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        upgrade(self.store)
+        with self.store.write() as conn:
+            added = seed_class_table(conn)
+            has_users = conn.execute(select(func.count()).select_from(app_user)).scalar_one() > 0
+            password_file = None
+            if not has_users:
+                password = admin_password or secrets.token_urlsafe(12)
+                self.access.bootstrap_admin(conn, "admin", password)
+                if admin_password is None:
+                    path = self.settings.data_dir / "admin-password.txt"
+                    path.write_text(password + "\n", encoding="utf-8")
+                    os.chmod(path, 0o600)
+                    password_file = str(path)
+        self.classes.invalidate()
+        return InitReport(self.store.name, added, not has_users, password_file)
+
+    def start(self) -> None:
+        """Start background work: the job runner and the metering flusher."""
+        if self.settings.job_workers > 0:
+            self.runner.start()
+        self._stopping.clear()
+        self._flusher = threading.Thread(target=self._flush_loop, name="citybase-meter", daemon=True)
+        self._flusher.start()
+
+    def _flush_loop(self) -> None:
+        while not self._stopping.wait(self.settings.metering_flush_seconds):
+            try:
+                self.meter.flush()
+            except Exception:
+                log.exception("metering flush failed")
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.runner.stop()
+        if self._flusher is not None:
+            self._flusher.join(timeout=5)
+        self.meter.flush()
+        self.store.dispose()
+
+    # --- domain events ---------------------------------------------------------------------------
+    def subscribe(self, name: str, subscriber: Subscriber) -> None:
+        self._subscribers[name].append(subscriber)
+
+    def publish(self, conn: Connection, name: str, payload: dict[str, Any]) -> None:
+        """Deliver ``name`` to subscribers after ``conn``'s transaction commits."""
+
+        def deliver() -> None:
+            for subscriber in self._subscribers.get(name, []):
+                try:
+                    subscriber(name, payload)
+                except Exception:
+                    log.exception("subscriber of %s failed", name)
+
+        after_commit(conn, deliver)

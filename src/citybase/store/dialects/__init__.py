@@ -1,0 +1,1 @@
+"""The two database dialects; nothing outside ``store/`` imports them."""

@@ -1,0 +1,146 @@
+"""PostgreSQL + PostGIS: geometry(…, 4490) columns, GiST indexes, geography for metres, COPY loads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Connection, LargeBinary, Table, bindparam, func, literal_column, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from citybase.kernel.geo import SRID
+from citybase.store.elements import (
+    AreaSquareMetres,
+    DistanceMetres,
+    GeomAsWKB,
+    GeomFromWKB,
+    SpatialPredicate,
+    TextMatch,
+)
+
+
+@compiles(GeomFromWKB, "postgresql")
+def _geom_from_wkb(element: GeomFromWKB, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"ST_GeomFromWKB({compiler.process(element.clauses, **kw)}, {SRID})"
+
+
+@compiles(GeomAsWKB, "postgresql")
+def _geom_as_wkb(element: GeomAsWKB, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"ST_AsBinary({compiler.process(element.clauses, **kw)})"
+
+
+def _geom_param(geometry: BaseGeometry, compiler: SQLCompiler, **kw: Any) -> str:
+    param = bindparam(None, shapely.to_wkb(geometry), type_=LargeBinary, unique=True)
+    return f"ST_GeomFromWKB({compiler.process(param, **kw)}, {SRID})"
+
+
+_PREDICATES = {"intersects": "ST_Intersects", "within": "ST_Within", "contains": "ST_Contains"}
+
+
+@compiles(SpatialPredicate, "postgresql")
+def _spatial_predicate(element: SpatialPredicate, compiler: SQLCompiler, **kw: Any) -> str:
+    col = compiler.process(element.column, **kw)
+    if element.op == "bbox":
+        minx, miny, maxx, maxy = element.geometry.bounds
+        return f"({col} && ST_MakeEnvelope({minx!r}, {miny!r}, {maxx!r}, {maxy!r}, {SRID}))"
+    return f"{_PREDICATES[element.op]}({col}, {_geom_param(element.geometry, compiler, **kw)})"
+
+
+@compiles(DistanceMetres, "postgresql")
+def _distance_m(element: DistanceMetres, compiler: SQLCompiler, **kw: Any) -> str:
+    col = compiler.process(element.column, **kw)
+    return f"ST_Distance({col}::geography, {_geom_param(element.geometry, compiler, **kw)}::geography)"
+
+
+@compiles(AreaSquareMetres, "postgresql")
+def _area_m2(element: AreaSquareMetres, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"ST_Area({compiler.process(element.column, **kw)}::geography)"
+
+
+@compiles(TextMatch, "postgresql")
+def _text_match(element: TextMatch, compiler: SQLCompiler, **kw: Any) -> str:
+    escaped = element.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return compiler.process(element.column.ilike(f"%{escaped}%", escape="\\"), **kw)
+
+
+# --- DDL ---------------------------------------------------------------------------------------------
+
+def extensions_ddl() -> list[str]:
+    return ["CREATE EXTENSION IF NOT EXISTS postgis", "CREATE EXTENSION IF NOT EXISTS pg_trgm"]
+
+
+def spatial_index_ddl(table_name: str, geom_column: str) -> list[str]:
+    return [f"CREATE INDEX IF NOT EXISTS ix_{table_name}_{geom_column}_gist ON {table_name} USING gist ({geom_column})"]
+
+
+def text_index_ddl(table_name: str) -> list[str]:
+    return [f"CREATE INDEX IF NOT EXISTS ix_{table_name}_name_trgm ON {table_name} USING gin (name gin_trgm_ops)"]
+
+
+def append_only_ddl(table_name: str) -> list[str]:
+    fn = f"{table_name}_append_only"
+    return [
+        f"CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN RAISE EXCEPTION '{table_name} is append-only'; END $$",
+        f"DROP TRIGGER IF EXISTS {fn} ON {table_name}",
+        f"CREATE TRIGGER {fn} BEFORE UPDATE OR DELETE ON {table_name} FOR EACH ROW EXECUTE FUNCTION {fn}()",
+    ]
+
+
+# --- index maintenance and bulk load --------------------------------------------------------------
+
+def index_geometries(conn: Connection, table: Table, rows: Iterable[tuple[int, BaseGeometry | None]]) -> None:
+    """GiST indexes follow the table by themselves."""
+
+
+def _copy_value(value: Any, is_geom: bool) -> Any:
+    if value is None:
+        return None
+    if is_geom:
+        return shapely.to_wkb(shapely.set_srid(value, SRID), hex=True, include_srid=True)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def bulk_load(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """COPY rows into the table (text format; geometry as hex EWKB)."""
+    if not rows:
+        return
+    from citybase.store.schema import SPATIAL_TABLES
+
+    geom_col = SPATIAL_TABLES.get(table.name)
+    cols = [c.name for c in table.columns if c.name in rows[0]]
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([_copy_value(row.get(c), c == geom_col) for c in cols])
+
+
+def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:
+    seq = conn.execute(select(func.pg_get_serial_sequence(table.name, "id"))).scalar_one()
+    q = select(func.nextval(seq)).select_from(func.generate_series(1, count))
+    return [int(r[0]) for r in conn.execute(q)]
+
+
+def nearest_candidates(conn: Connection, table: Table, point: BaseGeometry, k: int, where: Any) -> float:
+    """Radius in degrees of a box holding the ``k`` rows nearest by the GiST KNN operator."""
+    from citybase.store.schema import SPATIAL_TABLES
+
+    col = table.c[SPATIAL_TABLES[table.name]]
+    pt = f"ST_SetSRID(ST_MakePoint({point.x!r}, {point.y!r}), {SRID})"
+    dist = literal_column(f"{col.name} <-> {pt}")
+    q = select(dist.label("d")).select_from(table).where(col.is_not(None)).order_by(dist).limit(k)
+    if where is not None:
+        q = q.where(where)
+    sub = q.subquery()
+    radius = conn.execute(select(func.max(sub.c.d))).scalar()
+    return float(radius or 0.0) + 1e-9

@@ -1,0 +1,113 @@
+"""Neutral SQL elements for spatial operations.
+
+Each element is compiled by one rule per database in ``store/dialects/`` (the Nominatim pattern):
+domain code builds queries from these and never writes ``ST_`` functions or R*Tree lookups itself.
+Elements carry shapely values, so they opt out of the statement cache (``inherit_cache = False``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Boolean, Float, LargeBinary
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from citybase.kernel.geo import BBox
+
+
+class _TypedWrapper(FunctionElement[Any]):
+    type = LargeBinary()
+    inherit_cache = True
+
+    def __init__(self, expr: Any, type_: Any = None) -> None:
+        super().__init__(expr)
+        if type_ is not None:
+            self.type = type_  # keep the geometry type, so results still become shapely objects
+
+
+class GeomFromWKB(_TypedWrapper):
+    """Bind-side wrapper of a geometry value (WKB bytes)."""
+
+    name = "geom_from_wkb"
+
+
+class GeomAsWKB(_TypedWrapper):
+    """Result-side wrapper of a geometry column (WKB bytes out)."""
+
+    name = "geom_as_wkb"
+
+
+class SpatialPredicate(ColumnElement[bool]):
+    """``column <op> geometry`` for op in intersects / within / contains / bbox."""
+
+    type = Boolean()
+    inherit_cache = False
+
+    def __init__(self, op: str, column: Any, geometry: BaseGeometry) -> None:
+        self.op = op
+        self.column = column
+        self.geometry = geometry
+
+
+class DistanceMetres(ColumnElement[float]):
+    """Geodesic distance in metres between a geometry column and a geometry value."""
+
+    type = Float()
+    inherit_cache = False
+
+    def __init__(self, column: Any, geometry: BaseGeometry) -> None:
+        self.column = column
+        self.geometry = geometry
+
+
+class AreaSquareMetres(ColumnElement[float]):
+    """Geodesic area of a geometry column on the CGCS2000 (GRS 80) ellipsoid."""
+
+    type = Float()
+    inherit_cache = False
+
+    def __init__(self, column: Any) -> None:
+        self.column = column
+
+
+class TextMatch(ColumnElement[bool]):
+    """Substring search of Chinese text in an indexed text column (FTS5 trigram / ILIKE)."""
+
+    type = Boolean()
+    inherit_cache = False
+
+    def __init__(self, column: Any, text: str) -> None:
+        self.column = column
+        self.text = text
+
+
+def bbox_intersects(column: Any, bbox: BBox) -> SpatialPredicate:
+    return SpatialPredicate("bbox", column, bbox.to_geometry())
+
+
+def intersects(column: Any, geometry: BaseGeometry) -> SpatialPredicate:
+    return SpatialPredicate("intersects", column, geometry)
+
+
+def within(column: Any, geometry: BaseGeometry) -> SpatialPredicate:
+    """The column's geometry lies within ``geometry``."""
+    return SpatialPredicate("within", column, geometry)
+
+
+def contains(column: Any, geometry: BaseGeometry) -> SpatialPredicate:
+    """The column's geometry contains ``geometry``."""
+    return SpatialPredicate("contains", column, geometry)
+
+
+def distance_m(column: Any, geometry: BaseGeometry) -> DistanceMetres:
+    return DistanceMetres(column, geometry)
+
+
+def area_m2(column: Any) -> AreaSquareMetres:
+    return AreaSquareMetres(column)
+
+
+def text_match(column: Any, text: str) -> TextMatch:
+    return TextMatch(column, text)

@@ -1,0 +1,64 @@
+"""The FastAPI app factory: a thin adaptor over the platform."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from citybase import __version__
+from citybase.platform import Platform
+from citybase.web import errors
+from citybase.web.middleware import Metrics, make_middleware
+from citybase.web.routes import admin, auth, classes, objects, operations, system
+
+DESCRIPTION = """城市数字公共基础设施基础平台 (citybase) — one shared base for every department:
+city objects with unified codes and full history, layers, standard addresses and registries.
+
+Authenticate with `Authorization: Bearer <token>` (from `/api/auth/login`) or `X-API-Key: <key>`.
+Errors are RFC 9457 problem JSON with an `issues` list naming record, field and reason."""
+
+
+def portal_dir() -> Path:
+    return Path(str(resources.files("citybase.portal").joinpath("static")))
+
+
+def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
+    """Build the app. With ``manage_lifecycle`` the app starts and stops the platform's background work."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if manage_lifecycle:
+            platform.start()
+        try:
+            yield
+        finally:
+            if manage_lifecycle:
+                platform.stop()
+
+    app = FastAPI(title="citybase", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+    app.state.platform = platform
+    app.state.metrics = Metrics()
+    errors.install(app)
+    app.middleware("http")(make_middleware(app.state.metrics))
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    if platform.settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=platform.settings.cors_origins,
+                           allow_methods=["*"], allow_headers=["*"], expose_headers=["ETag", "X-Request-ID"])
+    for module in (system, auth, admin, classes, operations, objects):
+        app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/portal/")
+
+    app.mount("/portal", StaticFiles(directory=portal_dir(), html=True), name="portal")
+    return app
