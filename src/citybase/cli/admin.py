@@ -9,16 +9,21 @@ from rich.table import Table
 
 from citybase.cli.common import cli_actor, console, handle_errors, state
 
-departments_app = typer.Typer(help="Departments (一数一源: each dataset has one owning department).",
-                              no_args_is_help=True)
+departments_app = typer.Typer(
+    help="Departments (一数一源: each dataset has one owning department).", no_args_is_help=True
+)
 users_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys for department systems (shown once, stored hashed).", no_args_is_help=True)
 
 
 @departments_app.command("add")
 @handle_errors
-def add_department(code: str, name: str, name_en: Annotated[str | None, typer.Option()] = None,
-                   division_code: Annotated[str | None, typer.Option()] = None) -> None:
+def add_department(
+    code: str,
+    name: str,
+    name_en: Annotated[str | None, typer.Option()] = None,
+    division_code: Annotated[str | None, typer.Option()] = None,
+) -> None:
     """Add a department with a short CODE and a NAME."""
     d = state.platform().access.create_department(cli_actor(), code, name, name_en, division_code)
     console.print(f"department {d.id} {d.code} {d.name}")
@@ -36,11 +41,15 @@ def list_departments() -> None:
 
 @users_app.command("add")
 @handle_errors
-def add_user(username: str, role: Annotated[str, typer.Option(help="platform_admin, department_admin, "
-                                                                   "department_user, grid_worker, reviewer, viewer")],
-             department: Annotated[str | None, typer.Option(help="Department code.")] = None,
-             display_name: Annotated[str | None, typer.Option()] = None,
-             password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "") -> None:
+def add_user(
+    username: str,
+    role: Annotated[
+        str, typer.Option(help="platform_admin, department_admin, department_user, grid_worker, reviewer, viewer")
+    ],
+    department: Annotated[str | None, typer.Option(help="Department code.")] = None,
+    display_name: Annotated[str | None, typer.Option()] = None,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+) -> None:
     """Add a user."""
     u = state.platform().access.create_user(cli_actor(), username, password, role, department, display_name)
     console.print(f"user {u.id} {u.username} ({u.role.value})")
@@ -71,8 +80,14 @@ def list_keys() -> None:
     """List API keys (never their secrets)."""
     table = Table("id", "prefix", "name", "role", "department", "revoked")
     for k in state.platform().access.api_keys(cli_actor()):
-        table.add_row(str(k.id), k.prefix, k.name, k.role.value, str(k.department_id),
-                      k.revoked_at.isoformat() if k.revoked_at else "")
+        table.add_row(
+            str(k.id),
+            k.prefix,
+            k.name,
+            k.role.value,
+            str(k.department_id),
+            k.revoked_at.isoformat() if k.revoked_at else "",
+        )
     console.print(table)
 
 

@@ -14,7 +14,9 @@ app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 @handle_errors
 def init_command(
-    admin_password: Annotated[str | None, typer.Option(help="Password of the first admin (default: generated).")] = None,
+    admin_password: Annotated[
+        str | None, typer.Option(help="Password of the first admin (default: generated).")
+    ] = None,
 ) -> None:
     """Create the data directory and database, apply migrations, seed the class table and the first admin."""
     report = state.platform().init(admin_password=admin_password)

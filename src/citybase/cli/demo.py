@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.progress import TaskID
 
 from citybase.cli.common import console, handle_errors, progress_bar, state
 from citybase.cli.serve import run_server
@@ -31,7 +32,7 @@ def demo_command(
         console.print(f"demo city already built ({built}); reusing it")
     else:
         with progress_bar() as bar:
-            tasks: dict[str, int] = {}
+            tasks: dict[str, TaskID] = {}
 
             def progress(step: str, done: int, total: int | None) -> None:
                 if step not in tasks:
@@ -40,7 +41,8 @@ def demo_command(
 
             report = build_demo(platform, scale, progress=progress)
         console.print(f"demo city built: {report}")
-    console.print("log in as [bold]admin[/] / [bold]citybase-admin[/] (demo only); "
-                  "department users are listed in docs/demo.md")
+    console.print(
+        "log in as [bold]admin[/] / [bold]citybase-admin[/] (demo only); department users are listed in docs/demo.md"
+    )
     if serve:
         run_server(host, port)

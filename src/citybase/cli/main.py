@@ -11,8 +11,12 @@ from citybase import __version__
 from citybase.cli import admin, db, demo, objects, serve
 from citybase.cli.common import state
 
-app = typer.Typer(name="citybase", help="城市数字公共基础设施基础平台 — the citybase platform.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    name="citybase",
+    help="城市数字公共基础设施基础平台 — the citybase platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 
 
 def _version(value: bool) -> None:
@@ -24,9 +28,12 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_options(
     data_dir: Annotated[Path | None, typer.Option(envvar="CITYBASE_DATA_DIR", help="Data directory.")] = None,
-    database_url: Annotated[str | None, typer.Option(envvar="CITYBASE_DATABASE_URL",
-                                                     help="Database URL (default: SQLite in the data dir).")] = None,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    database_url: Annotated[
+        str | None, typer.Option(envvar="CITYBASE_DATABASE_URL", help="Database URL (default: SQLite in the data dir).")
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
 ) -> None:
     state.data_dir = data_dir
     state.database_url = database_url

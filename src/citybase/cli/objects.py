@@ -31,13 +31,16 @@ def get_object(object_id: int) -> None:
 
 @app.command("search")
 @handle_errors
-def search_objects(class_code: Annotated[str | None, typer.Option("--class")] = None,
-                   q: Annotated[str | None, typer.Option(help="Text in the name.")] = None,
-                   bbox: Annotated[str | None, typer.Option(help="minx,miny,maxx,maxy")] = None,
-                   limit: int = 20) -> None:
+def search_objects(
+    class_code: Annotated[str | None, typer.Option("--class")] = None,
+    q: Annotated[str | None, typer.Option(help="Text in the name.")] = None,
+    bbox: Annotated[str | None, typer.Option(help="minx,miny,maxx,maxy")] = None,
+    limit: int = 20,
+) -> None:
     """Search objects."""
-    page = state.platform().objects.search(ObjectQuery(class_code=class_code, text=q,
-                                                       bbox=BBox.parse(bbox) if bbox else None, limit=limit))
+    page = state.platform().objects.search(
+        ObjectQuery(class_code=class_code, text=q, bbox=BBox.parse(bbox) if bbox else None, limit=limit)
+    )
     table = Table("id", "code", "class", "name", "state", "version")
     for o in page.items:
         table.add_row(str(o.id), o.code or "", o.class_code, o.name, o.state, str(o.version))
@@ -46,8 +49,11 @@ def search_objects(class_code: Annotated[str | None, typer.Option("--class")] = 
 
 @app.command("import")
 @handle_errors
-def import_objects(file: Path, class_code: Annotated[str | None, typer.Option("--class")] = None,
-                   department: Annotated[str | None, typer.Option(help="Owning department code.")] = None) -> None:
+def import_objects(
+    file: Path,
+    class_code: Annotated[str | None, typer.Option("--class")] = None,
+    department: Annotated[str | None, typer.Option(help="Owning department code.")] = None,
+) -> None:
     """Import a GeoJSON FeatureCollection as a job, with a progress bar (all-or-nothing validation)."""
     platform = state.platform()
     dept_id = platform.access.department(department).id if department else None
@@ -55,8 +61,11 @@ def import_objects(file: Path, class_code: Annotated[str | None, typer.Option("-
     uploads.mkdir(parents=True, exist_ok=True)
     target = uploads / f"{uuid.uuid4().hex}.geojson"
     shutil.copyfile(file, target)
-    job = platform.jobs.submit(cli_actor(), IMPORT_GEOJSON_JOB, {
-        "path": str(target), "class_code": class_code, "department_id": dept_id, "role": "platform_admin"})
+    job = platform.jobs.submit(
+        cli_actor(),
+        IMPORT_GEOJSON_JOB,
+        {"path": str(target), "class_code": class_code, "department_id": dept_id, "role": "platform_admin"},
+    )
     _run_job_with_progress(job.id)
 
 
@@ -88,8 +97,15 @@ def list_classes() -> None:
     """List object classes."""
     table = Table("code", "major", "medium", "name", "name_en", "geometry", "attributes")
     for c in state.platform().classes.all():
-        table.add_row(c.code, c.major, c.medium, c.name, c.name_en, c.geometry_type or "-",
-                      ", ".join(a.name for a in c.attributes))
+        table.add_row(
+            c.code,
+            c.major,
+            c.medium,
+            c.name,
+            c.name_en,
+            c.geometry_type or "-",
+            ", ".join(a.name for a in c.attributes),
+        )
     console.print(table)
 
 

@@ -18,8 +18,13 @@ def run_server(host: str | None, port: int | None) -> None:
     settings = platform.settings
     configure_logging(settings.log_level)
     app = create_app(platform)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level=settings.log_level.lower(),
-                access_log=False)
+    uvicorn.run(
+        app,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
 
 
 @handle_errors

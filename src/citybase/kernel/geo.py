@@ -68,19 +68,13 @@ def check_geometry(geom: BaseGeometry, *, record: str | int | None = None, field
             reason = f"coordinate ({x}, {y}) is outside China (CGCS2000 lon/lat expected)"
         raise InvalidInputError("invalid geometry", issues=[Issue(field, reason, record)])
     if not geom.is_valid:
-        raise InvalidInputError(
-            "invalid geometry", issues=[Issue(field, f"invalid: {explain_validity(geom)}", record)]
-        )
+        raise InvalidInputError("invalid geometry", issues=[Issue(field, f"invalid: {explain_validity(geom)}", record)])
 
 
-def geometry_from_geojson(
-    obj: Any, *, record: str | int | None = None, field: str = "geometry"
-) -> BaseGeometry:
+def geometry_from_geojson(obj: Any, *, record: str | int | None = None, field: str = "geometry") -> BaseGeometry:
     """Parse a GeoJSON geometry object and check it; raise InvalidInputError naming the record."""
     if not isinstance(obj, dict) or "type" not in obj:
-        raise InvalidInputError(
-            "invalid geometry", issues=[Issue(field, "expected a GeoJSON geometry object", record)]
-        )
+        raise InvalidInputError("invalid geometry", issues=[Issue(field, "expected a GeoJSON geometry object", record)])
     try:
         geom = shape(obj)
     except (ValueError, TypeError, AttributeError, IndexError, KeyError, shapely.errors.GEOSException) as exc:

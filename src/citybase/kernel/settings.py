@@ -36,8 +36,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(DEFAULT_DATA_DIR, description="Directory for the SQLite database, caches and keys.")
     database_url: str = Field(
-        "", description="SQLAlchemy URL; empty means a SQLite file in the data directory. "
-        "Use postgresql://user:pass@host/db for PostgreSQL + PostGIS."
+        "",
+        description="SQLAlchemy URL; empty means a SQLite file in the data directory. "
+        "Use postgresql://user:pass@host/db for PostgreSQL + PostGIS.",
     )
     host: str = Field("127.0.0.1", description="Address the server binds to.")
     port: int = Field(8000, description="Port the server binds to.")

@@ -46,7 +46,7 @@ class SpatialPredicate(ColumnElement[bool]):
     inherit_cache = False
 
     def __init__(self, op: str, column: Any, geometry: BaseGeometry) -> None:
-        self.op = op
+        self.operation = op
         self.column = column
         self.geometry = geometry
 

@@ -28,8 +28,16 @@ def normalise_url(url: str) -> str:
     """Accept ``postgresql://`` and ``postgres://`` and pick the psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def _unavailable(exc: OperationalError) -> bool:
+    """Connection-level failures (server down, file unreadable, lock timeout), not errors in a statement."""
+    text = str(exc.orig).lower()
+    return exc.connection_invalidated or any(
+        w in text for w in ("connect", "unable to open", "database is locked", "server closed", "timeout")
+    )
 
 
 class Store:
@@ -43,9 +51,7 @@ class Store:
             self.engine: Engine = self._sqlite_engine(echo)
         elif backend == "postgresql":
             self.dialect = postgis
-            self.engine = create_engine(
-                self.url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True
-            )
+            self.engine = create_engine(self.url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
         else:
             raise ConfigurationError(f"unsupported database {backend!r}: use sqlite:// or postgresql://")
         self.name = "sqlite" if backend == "sqlite" else "postgis"
@@ -70,7 +76,9 @@ class Store:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
         except OperationalError as exc:
-            raise UnavailableError(f"database unavailable: {exc.orig}") from exc
+            if _unavailable(exc):
+                raise UnavailableError(f"database unavailable: {exc.orig}") from exc
+            raise
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -89,7 +97,9 @@ class Store:
                 finally:
                     conn.info.pop(_AFTER_COMMIT, None)
         except OperationalError as exc:
-            raise UnavailableError(f"database unavailable: {exc.orig}") from exc
+            if _unavailable(exc):
+                raise UnavailableError(f"database unavailable: {exc.orig}") from exc
+            raise
         for callback in callbacks:
             try:
                 callback()

@@ -137,7 +137,6 @@ object_class = Table(
 )
 
 
-
 def _object_columns() -> list[Column]:
     """Columns shared by the current-state table and its version history."""
     return [

@@ -86,8 +86,9 @@ def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:
     return list(_dialect(conn).reserve_ids(conn, table, count))
 
 
-def upsert_add(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], add: Sequence[str],
-               maximum: Sequence[str] = ()) -> None:
+def upsert_add(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], add: Sequence[str], maximum: Sequence[str] = ()
+) -> None:
     """Insert rows or, where the primary key exists, add to the ``add`` columns and keep the max of ``maximum``."""
     if not rows:
         return
@@ -95,7 +96,9 @@ def upsert_add(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], a
     stmt = dml.insert(table)
     ex = stmt.excluded
     values = {c: table.c[c] + ex[c] for c in add}
-    values |= {c: func.greatest(table.c[c], ex[c]) if conn.dialect.name == "postgresql"
-               else func.max(table.c[c], ex[c]) for c in maximum}
+    values |= {
+        c: func.greatest(table.c[c], ex[c]) if conn.dialect.name == "postgresql" else func.max(table.c[c], ex[c])
+        for c in maximum
+    }
     stmt = stmt.on_conflict_do_update(index_elements=[c.name for c in table.primary_key.columns], set_=values)
     conn.execute(stmt, list(rows))

@@ -43,16 +43,28 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
             if manage_lifecycle:
                 platform.stop()
 
-    app = FastAPI(title="citybase", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+    app = FastAPI(
+        title="citybase",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
     app.state.platform = platform
     app.state.metrics = Metrics()
     errors.install(app)
     app.middleware("http")(make_middleware(app.state.metrics))
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if platform.settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=platform.settings.cors_origins,
-                           allow_methods=["*"], allow_headers=["*"], expose_headers=["ETag", "X-Request-ID"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=platform.settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "X-Request-ID"],
+        )
     for module in (system, auth, admin, classes, operations, objects):
         app.include_router(module.router)
 

@@ -38,4 +38,5 @@ def current_actor(request: Request) -> Actor:
 
 
 def platform_of(request: Request) -> Platform:
-    return request.app.state.platform  # type: ignore[no-any-return]
+    platform: Platform = request.app.state.platform
+    return platform

@@ -46,11 +46,16 @@ def status_for(exc: CityBaseError) -> tuple[int, str]:
     return 500, "internal"
 
 
-def problem(request: Request, status: int, slug: str, title: str, detail: str,
-            issues: list[dict[str, Any]] | None = None) -> JSONResponse:
+def problem(
+    request: Request, status: int, slug: str, title: str, detail: str, issues: list[dict[str, Any]] | None = None
+) -> JSONResponse:
     body: dict[str, Any] = {
-        "type": f"urn:citybase:problem:{slug}", "title": title, "status": status, "detail": detail,
-        "instance": request.url.path, "request_id": getattr(request.state, "request_id", None),
+        "type": f"urn:citybase:problem:{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        "request_id": getattr(request.state, "request_id", None),
     }
     if issues:
         body["issues"] = issues
@@ -71,7 +76,9 @@ def install(app: FastAPI) -> None:
             loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
             reason = err.get("msg", "invalid")
             if err.get("type") == "json_invalid":
-                reason = f"malformed JSON: {err.get('ctx', {}).get('error', reason)}"
+                position = ".".join(loc)
+                reason = f"malformed JSON at character {position}: {err.get('ctx', {}).get('error', reason)}"
+                loc = ["body"]
             issues.append({"field": ".".join(loc) or "body", "reason": reason})
         return problem(request, 400, "invalid-input", "Invalid input", "the request does not fit the API", issues)
 
@@ -82,5 +89,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
-        return problem(request, 500, "internal", "Internal error",
-                       "an unexpected error occurred; quote the request id when reporting it")
+        return problem(
+            request,
+            500,
+            "internal",
+            "Internal error",
+            "an unexpected error occurred; quote the request id when reporting it",
+        )

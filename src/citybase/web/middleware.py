@@ -17,10 +17,12 @@ log = logging.getLogger("citybase.access")
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("citybase_http_requests_total", "HTTP requests", ["method", "route", "status"],
-                                registry=self.registry)
-        self.latency = Histogram("citybase_http_request_seconds", "HTTP request latency", ["method", "route"],
-                                 registry=self.registry)
+        self.requests = Counter(
+            "citybase_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "citybase_http_request_seconds", "HTTP request latency", ["method", "route"], registry=self.registry
+        )
 
 
 def route_template(request: Request) -> str:
@@ -28,7 +30,9 @@ def route_template(request: Request) -> str:
     return getattr(route, "path", None) or "(unmatched)"
 
 
-def make_middleware(metrics: Metrics) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+def make_middleware(
+    metrics: Metrics,
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
     async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         request.state.request_id = request_id
@@ -42,13 +46,29 @@ def make_middleware(metrics: Metrics) -> Callable[[Request, Callable[[Request], 
         actor = getattr(request.state, "actor", None)
         if route.startswith("/api/") or route.startswith("/ogc"):
             request.app.state.platform.meter.record(
-                api_key_id=getattr(actor, "api_key_id", None), department_id=getattr(actor, "department_id", None),
-                route=route, method=request.method, ms=elapsed * 1000, error=response.status_code >= 500)
+                api_key_id=getattr(actor, "api_key_id", None),
+                department_id=getattr(actor, "department_id", None),
+                route=route,
+                method=request.method,
+                ms=elapsed * 1000,
+                error=response.status_code >= 500,
+            )
         if log.isEnabledFor(logging.INFO):
-            log.info(json.dumps({
-                "event": "request", "request_id": request_id, "method": request.method, "path": request.url.path,
-                "route": route, "status": response.status_code, "ms": round(elapsed * 1000, 2),
-                "actor": getattr(actor, "name", None)}, ensure_ascii=False))
+            log.info(
+                json.dumps(
+                    {
+                        "event": "request",
+                        "request_id": request_id,
+                        "method": request.method,
+                        "path": request.url.path,
+                        "route": route,
+                        "status": response.status_code,
+                        "ms": round(elapsed * 1000, 2),
+                        "actor": getattr(actor, "name", None),
+                    },
+                    ensure_ascii=False,
+                )
+            )
         return response
 
     return middleware

@@ -27,17 +27,42 @@ class AuditEntry:
     detail: dict[str, Any] | None
 
 
-def record_audit(conn: Connection, actor: Actor, action: str, target_type: str, target_id: str | None = None,
-                 *, purpose: str | None = None, detail: dict[str, Any] | None = None) -> None:
+def record_audit(
+    conn: Connection,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: str | None = None,
+    *,
+    purpose: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
     """Append one entry inside the caller's transaction, so the entry and the change commit together."""
-    conn.execute(audit_log.insert().values(
-        at=datetime.now(UTC), actor=actor.name, actor_kind=actor.kind, department_id=actor.department_id,
-        action=action, target_type=target_type, target_id=target_id, purpose=purpose, detail=detail,
-    ))
+    conn.execute(
+        audit_log.insert().values(
+            at=datetime.now(UTC),
+            actor=actor.name,
+            actor_kind=actor.kind,
+            department_id=actor.department_id,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            purpose=purpose,
+            detail=detail,
+        )
+    )
 
 
-def audit_entries(store: Store, actor: Actor, *, target_type: str | None = None, target_id: str | None = None,
-                  action: str | None = None, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
+def audit_entries(
+    store: Store,
+    actor: Actor,
+    *,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    action: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[AuditEntry]:
     actor.require(Permission.READ_AUDIT)
     q = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit).offset(offset)
     if not actor.can(Permission.MANAGE_DEPARTMENTS):

@@ -42,8 +42,17 @@ class Meter:
         self._lock = threading.Lock()
         self._pending: dict[_Key, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0])
 
-    def record(self, *, api_key_id: int | None, department_id: int | None, route: str, method: str,
-               ms: float, error: bool, when: datetime | None = None) -> None:
+    def record(
+        self,
+        *,
+        api_key_id: int | None,
+        department_id: int | None,
+        route: str,
+        method: str,
+        ms: float,
+        error: bool,
+        when: datetime | None = None,
+    ) -> None:
         day = (when or datetime.now(UTC)).date()
         key = (day, api_key_id or 0, department_id or 0, route, method)
         with self._lock:
@@ -57,8 +66,17 @@ class Meter:
         with self._lock:
             pending, self._pending = self._pending, defaultdict(lambda: [0, 0, 0.0, 0.0])
         rows = [
-            {"day": k[0], "api_key_id": k[1], "department_id": k[2], "route": k[3], "method": k[4],
-             "calls": int(v[0]), "errors": int(v[1]), "total_ms": v[2], "max_ms": v[3]}
+            {
+                "day": k[0],
+                "api_key_id": k[1],
+                "department_id": k[2],
+                "route": k[3],
+                "method": k[4],
+                "calls": int(v[0]),
+                "errors": int(v[1]),
+                "total_ms": v[2],
+                "max_ms": v[3],
+            }
             for k, v in pending.items()
         ]
         if rows:
@@ -66,9 +84,16 @@ class Meter:
                 upsert_add(conn, api_call_daily, rows, add=("calls", "errors", "total_ms"), maximum=("max_ms",))
         return len(rows)
 
-    def daily(self, actor: Actor, *, start: date | None = None, end: date | None = None,
-              department_id: int | None = None, api_key_id: int | None = None,
-              route: str | None = None) -> list[CallStats]:
+    def daily(
+        self,
+        actor: Actor,
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        department_id: int | None = None,
+        api_key_id: int | None = None,
+        route: str | None = None,
+    ) -> list[CallStats]:
         """Per-day rows; a department admin sees only their own department's calls."""
         actor.require(Permission.READ_METERING)
         if not actor.can(Permission.MANAGE_DEPARTMENTS):
@@ -90,9 +115,17 @@ class Meter:
             q = q.where(t.c.route == route)
         with self.store.read() as conn:
             return [
-                CallStats(day=r.day, api_key_id=r.api_key_id or None, department_id=r.department_id or None,
-                          route=r.route, method=r.method, calls=r.calls, errors=r.errors,
-                          mean_ms=r.total_ms / r.calls if r.calls else 0.0, max_ms=r.max_ms)
+                CallStats(
+                    day=r.day,
+                    api_key_id=r.api_key_id or None,
+                    department_id=r.department_id or None,
+                    route=r.route,
+                    method=r.method,
+                    calls=r.calls,
+                    errors=r.errors,
+                    mean_ms=r.total_ms / r.calls if r.calls else 0.0,
+                    max_ms=r.max_ms,
+                )
                 for r in conn.execute(q)
             ]
 

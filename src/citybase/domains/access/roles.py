@@ -33,10 +33,17 @@ class Permission(StrEnum):
 _ALL = frozenset(Permission)
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.PLATFORM_ADMIN: _ALL,
-    Role.DEPARTMENT_ADMIN: frozenset({
-        Permission.READ, Permission.WRITE_OWN_OBJECTS, Permission.MANAGE_USERS, Permission.MANAGE_API_KEYS,
-        Permission.READ_AUDIT, Permission.READ_METERING, Permission.RUN_JOBS,
-    }),
+    Role.DEPARTMENT_ADMIN: frozenset(
+        {
+            Permission.READ,
+            Permission.WRITE_OWN_OBJECTS,
+            Permission.MANAGE_USERS,
+            Permission.MANAGE_API_KEYS,
+            Permission.READ_AUDIT,
+            Permission.READ_METERING,
+            Permission.RUN_JOBS,
+        }
+    ),
     Role.DEPARTMENT_USER: frozenset({Permission.READ, Permission.WRITE_OWN_OBJECTS, Permission.RUN_JOBS}),
     Role.GRID_WORKER: frozenset({Permission.READ}),
     Role.REVIEWER: frozenset({Permission.READ}),

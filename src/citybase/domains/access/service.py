@@ -83,19 +83,27 @@ class AccessService:
         self.session_hours = session_hours
 
     # --- departments ---------------------------------------------------------------------------
-    def create_department(self, actor: Actor, code: str, name: str, name_en: str | None = None,
-                          division_code: str | None = None) -> Department:
+    def create_department(
+        self, actor: Actor, code: str, name: str, name_en: str | None = None, division_code: str | None = None
+    ) -> Department:
         actor.require(Permission.MANAGE_DEPARTMENTS)
         if not _CODE.match(code):
-            raise InvalidInputError("bad department code", issues=[
-                Issue("code", "2-32 characters: lower-case letters, digits, '-' or '_'")])
+            raise InvalidInputError(
+                "bad department code", issues=[Issue("code", "2-32 characters: lower-case letters, digits, '-' or '_'")]
+            )
         if not name.strip():
             raise InvalidInputError("bad department", issues=[Issue("name", "must not be empty")])
         with self.store.write() as conn:
             try:
-                new_id = conn.execute(department.insert().values(
-                    code=code, name=name.strip(), name_en=name_en, division_code=division_code, created_at=_now(),
-                )).inserted_primary_key[0]  # type: ignore[index]
+                new_id = conn.execute(
+                    department.insert().values(
+                        code=code,
+                        name=name.strip(),
+                        name_en=name_en,
+                        division_code=division_code,
+                        created_at=_now(),
+                    )
+                ).inserted_primary_key[0]  # type: ignore[index]
             except IntegrityError:
                 raise ConflictError(f"department {code!r} exists already") from None
             record_audit(conn, actor, "department.create", "department", str(new_id), detail={"code": code})
@@ -103,22 +111,45 @@ class AccessService:
 
     def departments(self) -> list[Department]:
         with self.store.read() as conn:
-            return [Department(**r._mapping) for r in conn.execute(
-                select(department.c.id, department.c.code, department.c.name, department.c.name_en,
-                       department.c.division_code).order_by(department.c.id))]
+            return [
+                Department(**r._mapping)
+                for r in conn.execute(
+                    select(
+                        department.c.id,
+                        department.c.code,
+                        department.c.name,
+                        department.c.name_en,
+                        department.c.division_code,
+                    ).order_by(department.c.id)
+                )
+            ]
 
     def department(self, code_or_id: str | int) -> Department:
         col = department.c.id if isinstance(code_or_id, int) else department.c.code
         with self.store.read() as conn:
-            row = conn.execute(select(department.c.id, department.c.code, department.c.name,
-                                      department.c.name_en, department.c.division_code).where(col == code_or_id)).first()
+            row = conn.execute(
+                select(
+                    department.c.id,
+                    department.c.code,
+                    department.c.name,
+                    department.c.name_en,
+                    department.c.division_code,
+                ).where(col == code_or_id)
+            ).first()
         if row is None:
             raise NotFoundError(f"no department {code_or_id!r}")
         return Department(**row._mapping)
 
     # --- users -----------------------------------------------------------------------------------
-    def create_user(self, actor: Actor, username: str, password: str, role: str, department_code: str | None,
-                    display_name: str | None = None) -> User:
+    def create_user(
+        self,
+        actor: Actor,
+        username: str,
+        password: str,
+        role: str,
+        department_code: str | None,
+        display_name: str | None = None,
+    ) -> User:
         actor.require(Permission.MANAGE_USERS)
         the_role = _role(role)
         issues = []
@@ -129,16 +160,23 @@ class AccessService:
         if issues:
             raise InvalidInputError("bad user", issues=issues)
         dept = self.department(department_code) if department_code else None
-        if actor.kind != "system" and not actor.can(Permission.MANAGE_DEPARTMENTS):
-            # A department admin manages users of their own department, and never makes admins of the platform.
-            if dept is None or dept.id != actor.department_id or the_role == Role.PLATFORM_ADMIN:
-                raise PermissionDeniedError("department admins manage users of their own department only")
+        # A department admin manages users of their own department, and never makes admins of the platform.
+        outside_own = dept is None or dept.id != actor.department_id or the_role == Role.PLATFORM_ADMIN
+        if not actor.can(Permission.MANAGE_DEPARTMENTS) and outside_own:
+            raise PermissionDeniedError("department admins manage users of their own department only")
         with self.store.write() as conn:
             try:
-                new_id = conn.execute(app_user.insert().values(
-                    username=username, display_name=display_name or username, password_hash=hash_password(password),
-                    role=the_role.value, department_id=dept.id if dept else None, active=True, created_at=_now(),
-                )).inserted_primary_key[0]  # type: ignore[index]
+                new_id = conn.execute(
+                    app_user.insert().values(
+                        username=username,
+                        display_name=display_name or username,
+                        password_hash=hash_password(password),
+                        role=the_role.value,
+                        department_id=dept.id if dept else None,
+                        active=True,
+                        created_at=_now(),
+                    )
+                ).inserted_primary_key[0]  # type: ignore[index]
             except IntegrityError:
                 raise ConflictError(f"user {username!r} exists already") from None
             record_audit(conn, actor, "user.create", "user", str(new_id), detail={"username": username, "role": role})
@@ -169,15 +207,21 @@ class AccessService:
         token = new_token()
         now = _now()
         with self.store.write() as conn:
-            conn.execute(login_session.insert().values(
-                token_hash=hash_token(token), user_id=row.id, created_at=now,
-                expires_at=now + timedelta(hours=self.session_hours)))
+            conn.execute(
+                login_session.insert().values(
+                    token_hash=hash_token(token),
+                    user_id=row.id,
+                    created_at=now,
+                    expires_at=now + timedelta(hours=self.session_hours),
+                )
+            )
         return token, _user(row._mapping)
 
     def logout(self, token: str) -> None:
         with self.store.write() as conn:
-            conn.execute(update(login_session).where(login_session.c.token_hash == hash_token(token))
-                         .values(expires_at=_now()))
+            conn.execute(
+                update(login_session).where(login_session.c.token_hash == hash_token(token)).values(expires_at=_now())
+            )
 
     def actor_for_token(self, token: str) -> Actor:
         """Resolve a bearer value: an API key (``cbk_…``) or a login session token."""
@@ -191,24 +235,35 @@ class AccessService:
             ).first()
         if row is None or row.expires_at <= _now() or not row.active:
             raise AuthenticationError("session expired or unknown; log in again")
-        return Actor(name=row.username, kind="user", role=Role(row.role), department_id=row.department_id,
-                     user_id=row.id)
+        return Actor(
+            name=row.username, kind="user", role=Role(row.role), department_id=row.department_id, user_id=row.id
+        )
 
     # --- API keys --------------------------------------------------------------------------------
-    def issue_api_key(self, actor: Actor, department_code: str, name: str, role: str = "department_user") -> IssuedApiKey:
+    def issue_api_key(
+        self, actor: Actor, department_code: str, name: str, role: str = "department_user"
+    ) -> IssuedApiKey:
         actor.require(Permission.MANAGE_API_KEYS)
         the_role = _role(role)
         dept = self.department(department_code)
-        if not actor.can(Permission.MANAGE_DEPARTMENTS) and (dept.id != actor.department_id
-                                                              or the_role == Role.PLATFORM_ADMIN):
+        if not actor.can(Permission.MANAGE_DEPARTMENTS) and (
+            dept.id != actor.department_id or the_role == Role.PLATFORM_ADMIN
+        ):
             raise PermissionDeniedError("department admins issue keys for their own department only")
         prefix = new_token(6)[:8].replace("-", "x").replace("_", "y")
         secret = f"{API_KEY_PREFIX}_{prefix}_{new_token(24)}"
         with self.store.write() as conn:
-            new_id = conn.execute(api_key.insert().values(
-                prefix=prefix, key_hash=hash_token(secret), name=name, role=the_role.value,
-                department_id=dept.id, created_by=actor.user_id, created_at=_now(),
-            )).inserted_primary_key[0]  # type: ignore[index]
+            new_id = conn.execute(
+                api_key.insert().values(
+                    prefix=prefix,
+                    key_hash=hash_token(secret),
+                    name=name,
+                    role=the_role.value,
+                    department_id=dept.id,
+                    created_by=actor.user_id,
+                    created_at=_now(),
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
             record_audit(conn, actor, "api_key.issue", "api_key", str(new_id), detail={"name": name, "prefix": prefix})
         return IssuedApiKey(self._api_key(new_id), secret)
 
@@ -218,8 +273,9 @@ class AccessService:
         if not actor.can(Permission.MANAGE_DEPARTMENTS) and key.department_id != actor.department_id:
             raise PermissionDeniedError("department admins revoke keys of their own department only")
         with self.store.write() as conn:
-            conn.execute(update(api_key).where(api_key.c.id == key_id, api_key.c.revoked_at.is_(None))
-                         .values(revoked_at=_now()))
+            conn.execute(
+                update(api_key).where(api_key.c.id == key_id, api_key.c.revoked_at.is_(None)).values(revoked_at=_now())
+            )
             record_audit(conn, actor, "api_key.revoke", "api_key", str(key_id))
         return self._api_key(key_id)
 
@@ -248,25 +304,58 @@ class AccessService:
             raise AuthenticationError("unknown API key")
         if row.revoked_at is not None:
             raise AuthenticationError("API key revoked")
-        return Actor(name=f"key:{row.prefix}:{row.name}", kind="api_key", role=Role(row.role),
-                     department_id=row.department_id, api_key_id=row.id)
+        return Actor(
+            name=f"key:{row.prefix}:{row.name}",
+            kind="api_key",
+            role=Role(row.role),
+            department_id=row.department_id,
+            api_key_id=row.id,
+        )
 
     def bootstrap_admin(self, conn: Connection, username: str, password: str) -> None:
         """Create the first platform admin inside an open transaction (used by ``citybase init``)."""
-        conn.execute(app_user.insert().values(
-            username=username, display_name="平台管理员", password_hash=hash_password(password),
-            role=Role.PLATFORM_ADMIN.value, department_id=None, active=True, created_at=_now()))
+        conn.execute(
+            app_user.insert().values(
+                username=username,
+                display_name="平台管理员",
+                password_hash=hash_password(password),
+                role=Role.PLATFORM_ADMIN.value,
+                department_id=None,
+                active=True,
+                created_at=_now(),
+            )
+        )
 
 
-_KEY_COLS = (api_key.c.id, api_key.c.prefix, api_key.c.name, api_key.c.role, api_key.c.department_id,
-             api_key.c.created_at, api_key.c.revoked_at)
+_KEY_COLS = (
+    api_key.c.id,
+    api_key.c.prefix,
+    api_key.c.name,
+    api_key.c.role,
+    api_key.c.department_id,
+    api_key.c.created_at,
+    api_key.c.revoked_at,
+)
 
 
 def _user(m: Any) -> User:
-    return User(id=m["id"], username=m["username"], display_name=m["display_name"], role=Role(m["role"]),
-                department_id=m["department_id"], active=bool(m["active"]))
+    return User(
+        id=m["id"],
+        username=m["username"],
+        display_name=m["display_name"],
+        role=Role(m["role"]),
+        department_id=m["department_id"],
+        active=bool(m["active"]),
+    )
 
 
 def _key(m: Any) -> ApiKey:
-    return ApiKey(id=m["id"], prefix=m["prefix"], name=m["name"], role=Role(m["role"]),
-                  department_id=m["department_id"], created_at=m["created_at"], revoked_at=m["revoked_at"])
+    return ApiKey(
+        id=m["id"],
+        prefix=m["prefix"],
+        name=m["name"],
+        role=Role(m["role"]),
+        department_id=m["department_id"],
+        created_at=m["created_at"],
+        revoked_at=m["revoked_at"],
+    )

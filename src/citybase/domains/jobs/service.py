@@ -46,6 +46,7 @@ class Job:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    heartbeat_at: datetime | None
 
 
 class JobCancelled(Exception):
@@ -104,12 +105,21 @@ class JobService:
     def submit(self, actor: Actor, kind: str, params: dict[str, Any]) -> Job:
         actor.require(Permission.RUN_JOBS)
         if kind not in self.handlers:
-            raise InvalidInputError("unknown job kind", issues=[
-                Issue("kind", f"{kind!r} is not one of {sorted(self.handlers)}")])
+            raise InvalidInputError(
+                "unknown job kind", issues=[Issue("kind", f"{kind!r} is not one of {sorted(self.handlers)}")]
+            )
         with self.store.write() as conn:
-            new_id = conn.execute(job.insert().values(
-                kind=kind, params=params, state="queued", done=0, attempts=0, created_by=actor.name,
-                created_at=datetime.now(UTC))).inserted_primary_key[0]  # type: ignore[index]
+            new_id = conn.execute(
+                job.insert().values(
+                    kind=kind,
+                    params=params,
+                    state="queued",
+                    done=0,
+                    attempts=0,
+                    created_by=actor.name,
+                    created_at=datetime.now(UTC),
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
         self._wake.set()
         return self.get(int(new_id))
 
@@ -132,8 +142,11 @@ class JobService:
     def cancel(self, actor: Actor, job_id: int) -> Job:
         actor.require(Permission.RUN_JOBS)
         with self.store.write() as conn:
-            n = conn.execute(update(job).where(job.c.id == job_id, job.c.state.in_(("queued", "running")))
-                             .values(state="cancelled", finished_at=datetime.now(UTC))).rowcount
+            n = conn.execute(
+                update(job)
+                .where(job.c.id == job_id, job.c.state.in_(("queued", "running")))
+                .values(state="cancelled", finished_at=datetime.now(UTC))
+            ).rowcount
         if not n:
             current = self.get(job_id)
             raise ConflictError(f"job {job_id} is {current.state}; only queued or running jobs can be cancelled")
@@ -144,8 +157,13 @@ class JobService:
         """Put running jobs whose worker stopped heartbeating back in the queue (resume from checkpoint)."""
         cutoff = (now or datetime.now(UTC)) - STALE_AFTER
         with self.store.write() as conn:
-            return int(conn.execute(update(job).where(job.c.state == "running", job.c.heartbeat_at < cutoff)
-                                    .values(state="queued", message="resumed after an interrupted run")).rowcount)
+            return int(
+                conn.execute(
+                    update(job)
+                    .where(job.c.state == "running", job.c.heartbeat_at < cutoff)
+                    .values(state="queued", message="resumed after an interrupted run")
+                ).rowcount
+            )
 
     def claim_next(self) -> Job | None:
         with self.store.write() as conn:
@@ -153,8 +171,11 @@ class JobService:
             if row is None:
                 return None
             now = datetime.now(UTC)
-            claimed = conn.execute(update(job).where(job.c.id == row.id, job.c.state == "queued").values(
-                state="running", started_at=now, heartbeat_at=now, attempts=job.c.attempts + 1)).rowcount
+            claimed = conn.execute(
+                update(job)
+                .where(job.c.id == row.id, job.c.state == "queued")
+                .values(state="running", started_at=now, heartbeat_at=now, attempts=job.c.attempts + 1)
+            ).rowcount
         return self.get(row.id) if claimed else None
 
     def run_one(self) -> Job | None:
@@ -173,11 +194,17 @@ class JobService:
             values = {"state": "failed", "message": exc.detail, "errors": [i.as_dict() for i in exc.issues]}
         except Exception as exc:  # a bug in a handler must not kill the runner
             log.exception("job %s failed", claimed.id)
-            values = {"state": "failed", "message": f"internal error: {exc}",
-                      "errors": [{"field": "-", "reason": traceback.format_exc(limit=3)}]}
+            values = {
+                "state": "failed",
+                "message": f"internal error: {exc}",
+                "errors": [{"field": "-", "reason": traceback.format_exc(limit=3)}],
+            }
         with self.store.write() as conn:
-            conn.execute(update(job).where(job.c.id == claimed.id, job.c.state == "running")
-                         .values(finished_at=datetime.now(UTC), **values))
+            conn.execute(
+                update(job)
+                .where(job.c.id == claimed.id, job.c.state == "running")
+                .values(finished_at=datetime.now(UTC), **values)
+            )
         return self.get(claimed.id)
 
     def run_pending(self) -> int:

@@ -51,10 +51,21 @@ class AttributeDef:
         return s
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in {
-            "name": self.name, "type": self.type, "label": self.label, "required": self.required or None,
-            "enum": list(self.enum) if self.enum else None, "min": self.min, "max": self.max,
-            "max_length": self.max_length, "pattern": self.pattern}.items() if v is not None}
+        return {
+            k: v
+            for k, v in {
+                "name": self.name,
+                "type": self.type,
+                "label": self.label,
+                "required": self.required or None,
+                "enum": list(self.enum) if self.enum else None,
+                "min": self.min,
+                "max": self.max,
+                "max_length": self.max_length,
+                "pattern": self.pattern,
+            }.items()
+            if v is not None
+        }
 
 
 @dataclass(frozen=True)
@@ -91,8 +102,13 @@ class ObjectClass:
                 allowed = ", ".join(a.name for a in self.attributes) or "(none)"
                 extra = sorted(set(attributes) - {a.name for a in self.attributes})
                 for name in extra:
-                    issues.append(Issue(f"attributes.{name}",
-                                        f"not an attribute of class {self.code} {self.name}; allowed: {allowed}", record))
+                    issues.append(
+                        Issue(
+                            f"attributes.{name}",
+                            f"not an attribute of class {self.code} {self.name}; allowed: {allowed}",
+                            record,
+                        )
+                    )
             elif err.validator == "required":
                 issues.append(Issue(f"attributes.{err.message.split(chr(39))[1]}", "is required", record))
             else:
@@ -102,9 +118,16 @@ class ObjectClass:
         return attributes
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "major": self.major, "medium": self.medium, "name": self.name,
-                "name_en": self.name_en, "geometry_type": self.geometry_type,
-                "attributes": [a.as_dict() for a in self.attributes], "source": self.source}
+        return {
+            "code": self.code,
+            "major": self.major,
+            "medium": self.medium,
+            "name": self.name,
+            "name_en": self.name_en,
+            "geometry_type": self.geometry_type,
+            "attributes": [a.as_dict() for a in self.attributes],
+            "source": self.source,
+        }
 
 
 def build_class(data: dict[str, Any]) -> ObjectClass:
@@ -121,7 +144,9 @@ def build_class(data: dict[str, Any]) -> ObjectClass:
     attrs = []
     for i, a in enumerate(data.get("attributes") or []):
         if not isinstance(a, dict) or not str(a.get("name", "")).isidentifier() or a.get("type") not in ATTRIBUTE_TYPES:
-            issues.append(Issue(f"attributes[{i}]", f"needs an identifier name and a type in {sorted(ATTRIBUTE_TYPES)}", code))
+            issues.append(
+                Issue(f"attributes[{i}]", f"needs an identifier name and a type in {sorted(ATTRIBUTE_TYPES)}", code)
+            )
             continue
         known = {f for f in AttributeDef.__dataclass_fields__}
         unknown = set(a) - known
@@ -137,9 +162,17 @@ def build_class(data: dict[str, Any]) -> ObjectClass:
         "required": [a.name for a in attrs if a.required],
         "additionalProperties": False,
     }
-    return ObjectClass(code=code, major=data["major"], medium=data["medium"], name=data["name"],
-                       name_en=data["name_en"], geometry_type=data.get("geometry_type"), attributes=tuple(attrs),
-                       source=data.get("source") or "operator", _validator=Draft202012Validator(schema))
+    return ObjectClass(
+        code=code,
+        major=data["major"],
+        medium=data["medium"],
+        name=data["name"],
+        name_en=data["name_en"],
+        geometry_type=data.get("geometry_type"),
+        attributes=tuple(attrs),
+        source=data.get("source") or "operator",
+        _validator=Draft202012Validator(schema),
+    )
 
 
 def seed_classes() -> list[dict[str, Any]]:
@@ -170,8 +203,12 @@ class ClassRegistry:
     def get(self, code: str, *, field: str = "class_code", record: str | int | None = None) -> ObjectClass:
         cls = self._load().get(code)
         if cls is None:
-            raise InvalidInputError("unknown class", issues=[
-                Issue(field, f"{code!r} is not in the classification table (GET /api/classes lists it)", record)])
+            raise InvalidInputError(
+                "unknown class",
+                issues=[
+                    Issue(field, f"{code!r} is not in the classification table (GET /api/classes lists it)", record)
+                ],
+            )
         return cls
 
     def find(self, code: str) -> ObjectClass:

@@ -26,11 +26,15 @@ def read_features(path: Path) -> list[dict[str, Any]]:
     try:
         doc = json.loads(path.read_bytes().decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise InvalidInputError("file is not UTF-8", issues=[Issue("file", f"byte {exc.start}: {exc.reason}")]) from None
+        raise InvalidInputError(
+            "file is not UTF-8", issues=[Issue("file", f"byte {exc.start}: {exc.reason}")]
+        ) from None
     except json.JSONDecodeError as exc:
         raise InvalidInputError("file is not JSON", issues=[Issue("file", f"line {exc.lineno}: {exc.msg}")]) from None
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
-        raise InvalidInputError("not a GeoJSON FeatureCollection", issues=[Issue("file", "expected a FeatureCollection")])
+        raise InvalidInputError(
+            "not a GeoJSON FeatureCollection", issues=[Issue("file", "expected a FeatureCollection")]
+        )
     return doc["features"]
 
 
@@ -43,34 +47,30 @@ def feature_to_object(feature: Any, index: int, class_code: str | None, departme
     if not cls:
         raise InvalidInputError("bad feature", issues=[Issue("class_code", "give it in the job or per feature", index)])
     geometry = None if feature.get("geometry") is None else geometry_from_geojson(feature["geometry"], record=index)
-    return NewObject(class_code=str(cls), name=str(name or ""), geometry=geometry, attributes=props,
-                     department_id=department_id)
+    return NewObject(
+        class_code=str(cls), name=str(name or ""), geometry=geometry, attributes=props, department_id=department_id
+    )
 
 
 def make_handler(objects: ObjectService) -> Any:
     def handle(ctx: JobContext) -> dict[str, Any]:
         params = ctx.params
         features = read_features(Path(params["path"]))
-        actor = Actor(name=ctx.created_by, kind="user", role=Role(params["role"]),
-                      department_id=params.get("actor_department_id"))
+        actor = Actor(
+            name=ctx.created_by, kind="user", role=Role(params["role"]), department_id=params.get("actor_department_id")
+        )
         news: list[NewObject] = []
         issues: list[Issue] = []
-        for i, f in enumerate(features):
-            try:
-                news.append(feature_to_object(f, i, params.get("class_code"), params.get("department_id")))
-            except InvalidInputError as exc:
-                issues.extend(exc.issues)
-        if not issues:
-            try:  # validate against classes and departments once, before anything is written
-                with objects.store.read() as conn:
-                    depts = objects._departments(conn)
-                    for i, new in enumerate(news):
-                        try:
-                            objects._prepare(conn, actor, new, i, depts)
-                        except InvalidInputError as exc:
-                            issues.extend(exc.issues)
-            except InvalidInputError as exc:
-                issues.extend(exc.issues)
+        # Validate every feature before anything is written, so the report lists every bad row.
+        with objects.store.read() as conn:
+            depts = objects.departments(conn)
+            for i, f in enumerate(features):
+                try:
+                    new = feature_to_object(f, i, params.get("class_code"), params.get("department_id"))
+                    objects.check(conn, actor, new, i, depts)
+                    news.append(new)
+                except InvalidInputError as exc:
+                    issues.extend(exc.issues)
         if issues:
             raise JobFailed(f"{len(issues)} problem(s) in {len(features)} features; nothing was written", issues=issues)
         start = int(ctx.checkpoint.get("next", 0))

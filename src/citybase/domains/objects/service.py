@@ -27,8 +27,18 @@ from citybase.store import Store, bbox_intersects, bulk_load, index_geometries, 
 from citybase.store.schema import city_object, city_object_version, department
 
 MAX_LIMIT = 10_000
-_VERSIONED = ("code", "class_code", "name", "geom", "attributes", "department_id", "parent_id", "state",
-              "valid_from", "valid_to")
+_VERSIONED = (
+    "code",
+    "class_code",
+    "name",
+    "geom",
+    "attributes",
+    "department_id",
+    "parent_id",
+    "state",
+    "valid_from",
+    "valid_to",
+)
 
 
 def _now() -> datetime:
@@ -37,19 +47,40 @@ def _now() -> datetime:
 
 def _object(m: Any) -> CityObject:
     return CityObject(
-        id=m["id"], code=m["code"], class_code=m["class_code"], name=m["name"], geometry=m["geom"],
-        attributes=m["attributes"] or {}, department_id=m["department_id"], parent_id=m["parent_id"],
-        state=m["state"], valid_from=m["valid_from"], valid_to=m["valid_to"], version=m["version"],
-        updated_at=m["updated_at"], updated_by=m["updated_by"],
+        id=m["id"],
+        code=m["code"],
+        class_code=m["class_code"],
+        name=m["name"],
+        geometry=m["geom"],
+        attributes=m["attributes"] or {},
+        department_id=m["department_id"],
+        parent_id=m["parent_id"],
+        state=m["state"],
+        valid_from=m["valid_from"],
+        valid_to=m["valid_to"],
+        version=m["version"],
+        updated_at=m["updated_at"],
+        updated_by=m["updated_by"],
     )
 
 
 def _version(m: Any) -> ObjectVersion:
     return ObjectVersion(
-        object_id=m["object_id"], version=m["version"], code=m["code"], class_code=m["class_code"],
-        name=m["name"], geometry=m["geom"], attributes=m["attributes"] or {}, department_id=m["department_id"],
-        parent_id=m["parent_id"], state=m["state"], valid_from=m["valid_from"], valid_to=m["valid_to"],
-        recorded_at=m["recorded_at"], recorded_by=m["recorded_by"], change=m["change"],
+        object_id=m["object_id"],
+        version=m["version"],
+        code=m["code"],
+        class_code=m["class_code"],
+        name=m["name"],
+        geometry=m["geom"],
+        attributes=m["attributes"] or {},
+        department_id=m["department_id"],
+        parent_id=m["parent_id"],
+        state=m["state"],
+        valid_from=m["valid_from"],
+        valid_to=m["valid_to"],
+        recorded_at=m["recorded_at"],
+        recorded_by=m["recorded_by"],
+        change=m["change"],
     )
 
 
@@ -58,13 +89,27 @@ def _check_geometry_type(cls: ObjectClass, geom: BaseGeometry, record: str | int
         return
     base = cls.geometry_type.removeprefix("Multi")
     if geom.geom_type.removeprefix("Multi") != base:
-        raise InvalidInputError("wrong geometry type", issues=[Issue(
-            "geometry", f"class {cls.code} ({cls.name}) takes {base} or Multi{base}, not {geom.geom_type}", record)])
+        raise InvalidInputError(
+            "wrong geometry type",
+            issues=[
+                Issue(
+                    "geometry",
+                    f"class {cls.code} ({cls.name}) takes {base} or Multi{base}, not {geom.geom_type}",
+                    record,
+                )
+            ],
+        )
 
 
 def _version_row(obj: dict[str, Any], *, change: str, actor: Actor, at: datetime) -> dict[str, Any]:
-    return {"object_id": obj["id"], "version": obj["version"], **{k: obj[k] for k in _VERSIONED},
-            "recorded_at": at, "recorded_by": actor.name, "change": change}
+    return {
+        "object_id": obj["id"],
+        "version": obj["version"],
+        **{k: obj[k] for k in _VERSIONED},
+        "recorded_at": at,
+        "recorded_by": actor.name,
+        "change": change,
+    }
 
 
 class ObjectService:
@@ -73,8 +118,9 @@ class ObjectService:
         self.classes = classes
 
     # --- validation ----------------------------------------------------------------------------
-    def _prepare(self, conn: Connection, actor: Actor, new: NewObject, record: int | None,
-                 known_departments: set[int]) -> dict[str, Any]:
+    def check(
+        self, conn: Connection, actor: Actor, new: NewObject, record: int | None, known_departments: set[int]
+    ) -> dict[str, Any]:
         if not isinstance(new.name, str) or not new.name.strip() or len(new.name) > 300:
             raise InvalidInputError("invalid object", issues=[Issue("name", "1-300 characters required", record)])
         cls = self.classes.get(new.class_code, record=record)
@@ -85,23 +131,37 @@ class ObjectService:
         try:
             state = LifecycleState(new.state)
         except ValueError:
-            raise InvalidInputError("invalid object", issues=[
-                Issue("state", f"must be one of {[s.value for s in LifecycleState]}", record)]) from None
+            raise InvalidInputError(
+                "invalid object", issues=[Issue("state", f"must be one of {[s.value for s in LifecycleState]}", record)]
+            ) from None
         dept = new.department_id if new.department_id is not None else actor.department_id
         if dept is not None and dept not in known_departments:
             raise InvalidInputError("invalid object", issues=[Issue("department_id", f"no department {dept}", record)])
         if not actor.may_write_department(dept):
             raise PermissionDeniedError(
                 f"record {record}: objects of department {dept} are written by that department only (一数一源)"
-                if record is not None else
-                f"objects of department {dept} are written by that department only (一数一源)")
+                if record is not None
+                else f"objects of department {dept} are written by that department only (一数一源)"
+            )
         now = _now()
-        return {"code": None, "class_code": cls.code, "name": new.name.strip(), "geom": new.geometry,
-                "attributes": attributes, "department_id": dept, "parent_id": new.parent_id, "state": state.value,
-                "valid_from": new.valid_from or now, "valid_to": None, "version": 1,
-                "created_at": now, "updated_at": now, "updated_by": actor.name}
+        return {
+            "code": None,
+            "class_code": cls.code,
+            "name": new.name.strip(),
+            "geom": new.geometry,
+            "attributes": attributes,
+            "department_id": dept,
+            "parent_id": new.parent_id,
+            "state": state.value,
+            "valid_from": new.valid_from or now,
+            "valid_to": None,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+            "updated_by": actor.name,
+        }
 
-    def _departments(self, conn: Connection) -> set[int]:
+    def departments(self, conn: Connection) -> set[int]:
         return set(conn.execute(select(department.c.id)).scalars())
 
     def _check_parents(self, conn: Connection, rows: Sequence[dict[str, Any]], batch_ids: set[int]) -> None:
@@ -111,17 +171,22 @@ class ObjectService:
         found = set(conn.execute(select(city_object.c.id).where(city_object.c.id.in_(wanted))).scalars())
         for i, r in enumerate(rows):
             if r["parent_id"] is not None and r["parent_id"] not in found and r["parent_id"] not in batch_ids:
-                raise InvalidInputError("invalid object", issues=[
-                    Issue("parent_id", f"no object {r['parent_id']}", i if len(rows) > 1 else None)])
+                raise InvalidInputError(
+                    "invalid object",
+                    issues=[Issue("parent_id", f"no object {r['parent_id']}", i if len(rows) > 1 else None)],
+                )
 
     # --- writes ----------------------------------------------------------------------------------
     def create(self, actor: Actor, new: NewObject) -> CityObject:
         with self.store.write() as conn:
-            row = self._prepare(conn, actor, new, None, self._departments(conn))
+            row = self.check(conn, actor, new, None, self.departments(conn))
             self._check_parents(conn, [row], set())
             row["id"] = int(conn.execute(city_object.insert().values(**row)).inserted_primary_key[0])  # type: ignore[index]
-            conn.execute(city_object_version.insert().values(**_version_row(row, change="create", actor=actor,
-                                                                             at=row["updated_at"])))
+            conn.execute(
+                city_object_version.insert().values(
+                    **_version_row(row, change="create", actor=actor, at=row["updated_at"])
+                )
+            )
             index_geometries(conn, city_object, [(row["id"], row["geom"])])
             record_audit(conn, actor, "object.create", "city_object", str(row["id"]))
         return self.get(row["id"])
@@ -131,15 +196,16 @@ class ObjectService:
         with self.store.write() as conn:
             return self.insert_batch(conn, actor, news, validate=validate)
 
-    def insert_batch(self, conn: Connection, actor: Actor, news: Sequence[NewObject], *,
-                     validate: bool = True) -> list[int]:
+    def insert_batch(
+        self, conn: Connection, actor: Actor, news: Sequence[NewObject], *, validate: bool = True
+    ) -> list[int]:
         """Like :meth:`create_many`, inside the caller's transaction (for resumable chunked loads)."""
-        depts = self._departments(conn)
+        depts = self.departments(conn)
         rows: list[dict[str, Any]] = []
         issues: list[Issue] = []
         for i, new in enumerate(news):
             try:
-                rows.append(self._prepare(conn, actor, new, i, depts) if validate else self._fast_row(actor, new))
+                rows.append(self.check(conn, actor, new, i, depts) if validate else self._fast_row(actor, new))
             except InvalidInputError as exc:
                 issues.extend(exc.issues)
         if issues:
@@ -156,13 +222,26 @@ class ObjectService:
 
     def _fast_row(self, actor: Actor, new: NewObject) -> dict[str, Any]:
         now = _now()
-        return {"code": None, "class_code": new.class_code, "name": new.name, "geom": new.geometry,
-                "attributes": new.attributes, "department_id": new.department_id, "parent_id": new.parent_id,
-                "state": new.state, "valid_from": new.valid_from or now, "valid_to": None, "version": 1,
-                "created_at": now, "updated_at": now, "updated_by": actor.name}
+        return {
+            "code": None,
+            "class_code": new.class_code,
+            "name": new.name,
+            "geom": new.geometry,
+            "attributes": new.attributes,
+            "department_id": new.department_id,
+            "parent_id": new.parent_id,
+            "state": new.state,
+            "valid_from": new.valid_from or now,
+            "valid_to": None,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+            "updated_by": actor.name,
+        }
 
-    def update(self, actor: Actor, object_id: int, expected_version: int, changes: ObjectChanges,
-               *, change: str = "update") -> CityObject:
+    def update(
+        self, actor: Actor, object_id: int, expected_version: int, changes: ObjectChanges, *, change: str = "update"
+    ) -> CityObject:
         """Apply changes if the object is still at ``expected_version`` (optimistic locking)."""
         given = changes.given()
         with self.store.write() as conn:
@@ -170,8 +249,10 @@ class ObjectService:
             if not actor.may_write_department(current["department_id"]):
                 raise PermissionDeniedError("objects are changed by their owning department only (一数一源)")
             if current["version"] != expected_version:
-                raise ConflictError(f"object {object_id} is at version {current['version']}, "
-                                    f"not {expected_version}: reload it and apply your change again")
+                raise ConflictError(
+                    f"object {object_id} is at version {current['version']}, "
+                    f"not {expected_version}: reload it and apply your change again"
+                )
             if current["state"] == LifecycleState.RETIRED:
                 raise ConflictError(f"object {object_id} is retired; retired objects do not change")
             row = dict(current)
@@ -180,40 +261,60 @@ class ObjectService:
                 if row["state"] == LifecycleState.RETIRED:
                     row["valid_to"] = _now()
             new = NewObject(
-                class_code=row["class_code"], name=given.get("name", row["name"]),
-                geometry=given.get("geometry", row["geom"]), attributes=given.get("attributes", row["attributes"]),
-                department_id=row["department_id"], parent_id=given.get("parent_id", row["parent_id"]),
-                state=row["state"], valid_from=given.get("valid_from", row["valid_from"]))
-            checked = self._prepare(conn, actor, new, None,
-                                    self._departments(conn))
+                class_code=row["class_code"],
+                name=given.get("name", row["name"]),
+                geometry=given.get("geometry", row["geom"]),
+                attributes=given.get("attributes", row["attributes"]),
+                department_id=row["department_id"],
+                parent_id=given.get("parent_id", row["parent_id"]),
+                state=row["state"],
+                valid_from=given.get("valid_from", row["valid_from"]),
+            )
+            checked = self.check(conn, actor, new, None, self.departments(conn))
             self._check_parents(conn, [checked], set())
             now = _now()
             values = {k: checked[k] for k in ("name", "geom", "attributes", "parent_id", "valid_from")}
-            values |= {"state": row["state"], "valid_to": row["valid_to"], "version": expected_version + 1,
-                       "updated_at": now, "updated_by": actor.name}
-            done = conn.execute(update(city_object).where(city_object.c.id == object_id,
-                                                          city_object.c.version == expected_version).values(**values))
+            values |= {
+                "state": row["state"],
+                "valid_to": row["valid_to"],
+                "version": expected_version + 1,
+                "updated_at": now,
+                "updated_by": actor.name,
+            }
+            done = conn.execute(
+                update(city_object)
+                .where(city_object.c.id == object_id, city_object.c.version == expected_version)
+                .values(**values)
+            )
             if done.rowcount != 1:  # a concurrent writer won on PostgreSQL between read and update
                 raise ConflictError(f"object {object_id} changed meanwhile; reload it and try again")
             row |= values
             conn.execute(city_object_version.insert().values(**_version_row(row, change=change, actor=actor, at=now)))
             index_geometries(conn, city_object, [(object_id, row["geom"])])
-            record_audit(conn, actor, f"object.{change}", "city_object", str(object_id),
-                         detail={"version": row["version"], "fields": sorted(given)})
+            record_audit(
+                conn,
+                actor,
+                f"object.{change}",
+                "city_object",
+                str(object_id),
+                detail={"version": row["version"], "fields": sorted(given)},
+            )
         return self.get(object_id)
 
     def retire(self, actor: Actor, object_id: int, expected_version: int) -> CityObject:
         """Deleting retires: the object and its code stay readable, with valid_to set."""
-        return self.update(actor, object_id, expected_version, ObjectChanges(state=LifecycleState.RETIRED.value),
-                           change="retire")
+        return self.update(
+            actor, object_id, expected_version, ObjectChanges(state=LifecycleState.RETIRED.value), change="retire"
+        )
 
     @staticmethod
     def _transition(current: str, wanted: str) -> str:
         try:
             target = LifecycleState(wanted)
         except ValueError:
-            raise InvalidInputError("bad state", issues=[
-                Issue("state", f"must be one of {[s.value for s in LifecycleState]}")]) from None
+            raise InvalidInputError(
+                "bad state", issues=[Issue("state", f"must be one of {[s.value for s in LifecycleState]}")]
+            ) from None
         if target.value == current:
             return current
         if target not in TRANSITIONS[LifecycleState(current)]:
@@ -236,11 +337,21 @@ class ObjectService:
     def _as_of(self, object_id: int, as_of: datetime) -> CityObject:
         v = city_object_version
         with self.store.read() as conn:
-            row = conn.execute(select(v).where(v.c.object_id == object_id, v.c.recorded_at <= as_of)
-                               .order_by(v.c.version.desc()).limit(1)).mappings().first()
+            row = (
+                conn.execute(
+                    select(v)
+                    .where(v.c.object_id == object_id, v.c.recorded_at <= as_of)
+                    .order_by(v.c.version.desc())
+                    .limit(1)
+                )
+                .mappings()
+                .first()
+            )
         if row is None:
             raise NotFoundError(f"object {object_id} did not exist at {as_of.isoformat()}")
-        return _object({**row, "id": row["object_id"], "updated_at": row["recorded_at"], "updated_by": row["recorded_by"]})
+        return _object(
+            {**row, "id": row["object_id"], "updated_at": row["recorded_at"], "updated_by": row["recorded_by"]}
+        )
 
     def get_by_code(self, code: str) -> CityObject:
         with self.store.read() as conn:
@@ -274,9 +385,14 @@ class ObjectService:
 
     def _filters(self, t: Any, query: ObjectQuery) -> list[Any]:
         conds: list[Any] = []
-        for col, value in (("class_code", query.class_code), ("code", query.code), ("name", query.name),
-                           ("department_id", query.department_id), ("parent_id", query.parent_id),
-                           ("state", query.state)):
+        for col, value in (
+            ("class_code", query.class_code),
+            ("code", query.code),
+            ("name", query.name),
+            ("department_id", query.department_id),
+            ("parent_id", query.parent_id),
+            ("state", query.state),
+        ):
             if value is not None:
                 conds.append(t.c[col] == value)
         cls = self.classes.get(query.class_code) if query.class_code else None
@@ -289,7 +405,9 @@ class ObjectService:
         element = t.c.attributes[key]
         adef = cls.attribute(key) if cls else None
         if cls is not None and adef is None:
-            raise InvalidInputError("bad filter", issues=[Issue(f"attr.{key}", f"class {cls.code} has no such attribute")])
+            raise InvalidInputError(
+                "bad filter", issues=[Issue(f"attr.{key}", f"class {cls.code} has no such attribute")]
+            )
         if adef is not None and adef.type in ("integer", "number"):
             try:
                 number = float(value)
@@ -302,12 +420,19 @@ class ObjectService:
 
     def _search_as_of(self, query: ObjectQuery) -> Page[CityObject]:
         if query.bbox is not None or query.text:
-            raise InvalidInputError("unsupported filter", issues=[
-                Issue("as_of", "bbox and text search work on the current state only; filter by class, code or name")])
+            raise InvalidInputError(
+                "unsupported filter",
+                issues=[
+                    Issue("as_of", "bbox and text search work on the current state only; filter by class, code or name")
+                ],
+            )
         v = city_object_version
         v2 = v.alias("v2")
-        latest = (select(func.max(v2.c.version)).where(v2.c.object_id == v.c.object_id,
-                                                        v2.c.recorded_at <= query.as_of).scalar_subquery())
+        latest = (
+            select(func.max(v2.c.version))
+            .where(v2.c.object_id == v.c.object_id, v2.c.recorded_at <= query.as_of)
+            .scalar_subquery()
+        )
         conds = [*self._filters(v, query), v.c.version == latest]
         stmt = select(v).where(and_(*conds)).order_by(v.c.object_id)
 
@@ -319,14 +444,24 @@ class ObjectService:
     def _page(self, stmt: Any, t: Any, conds: list[Any], query: ObjectQuery, convert: Any) -> Page[CityObject]:
         with self.store.read() as conn:
             rows = conn.execute(stmt.limit(query.limit + 1).offset(query.offset)).mappings().all()
-            total = conn.execute(select(func.count()).select_from(t).where(*conds)).scalar_one() if query.count else None
-        return Page(items=[convert(r) for r in rows[: query.limit]], limit=query.limit, offset=query.offset,
-                    has_more=len(rows) > query.limit, total=total)
+            total = (
+                conn.execute(select(func.count()).select_from(t).where(*conds)).scalar_one() if query.count else None
+            )
+        return Page(
+            items=[convert(r) for r in rows[: query.limit]],
+            limit=query.limit,
+            offset=query.offset,
+            has_more=len(rows) > query.limit,
+            total=total,
+        )
 
     def count_by_class(self) -> dict[str, int]:
         with self.store.read() as conn:
-            rows = conn.execute(select(city_object.c.class_code, func.count()).where(
-                city_object.c.state != LifecycleState.RETIRED.value).group_by(city_object.c.class_code))
+            rows = conn.execute(
+                select(city_object.c.class_code, func.count())
+                .where(city_object.c.state != LifecycleState.RETIRED.value)
+                .group_by(city_object.c.class_code)
+            )
             return {r[0]: int(r[1]) for r in rows}
 
     def require_write(self, actor: Actor) -> None:

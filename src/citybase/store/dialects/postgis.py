@@ -9,7 +9,7 @@ from typing import Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Connection, LargeBinary, Table, bindparam, func, literal_column, select
+from sqlalchemy import JSON, Connection, LargeBinary, Table, bindparam, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -45,10 +45,10 @@ _PREDICATES = {"intersects": "ST_Intersects", "within": "ST_Within", "contains":
 @compiles(SpatialPredicate, "postgresql")
 def _spatial_predicate(element: SpatialPredicate, compiler: SQLCompiler, **kw: Any) -> str:
     col = compiler.process(element.column, **kw)
-    if element.op == "bbox":
+    if element.operation == "bbox":
         minx, miny, maxx, maxy = element.geometry.bounds
         return f"({col} && ST_MakeEnvelope({minx!r}, {miny!r}, {maxx!r}, {maxy!r}, {SRID}))"
-    return f"{_PREDICATES[element.op]}({col}, {_geom_param(element.geometry, compiler, **kw)})"
+    return f"{_PREDICATES[element.operation]}({col}, {_geom_param(element.geometry, compiler, **kw)})"
 
 
 @compiles(DistanceMetres, "postgresql")
@@ -69,6 +69,7 @@ def _text_match(element: TextMatch, compiler: SQLCompiler, **kw: Any) -> str:
 
 
 # --- DDL ---------------------------------------------------------------------------------------------
+
 
 def extensions_ddl() -> list[str]:
     return ["CREATE EXTENSION IF NOT EXISTS postgis", "CREATE EXTENSION IF NOT EXISTS pg_trgm"]
@@ -94,35 +95,45 @@ def append_only_ddl(table_name: str) -> list[str]:
 
 # --- index maintenance and bulk load --------------------------------------------------------------
 
+
 def index_geometries(conn: Connection, table: Table, rows: Iterable[tuple[int, BaseGeometry | None]]) -> None:
     """GiST indexes follow the table by themselves."""
 
 
-def _copy_value(value: Any, is_geom: bool) -> Any:
+def _copy_value(value: Any, kind: str) -> Any:
     if value is None:
         return None
-    if is_geom:
+    if kind == "geometry":
         return shapely.to_wkb(shapely.set_srid(value, SRID), hex=True, include_srid=True)
-    if isinstance(value, dict | list):
+    if kind == "json":
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
 
 
+def _column_kind(column: Any) -> str:
+    from citybase.store.types import Geometry
+
+    if isinstance(column.type, Geometry):
+        return "geometry"
+    if isinstance(column.type, JSON):
+        return "json"
+    return "plain"
+
+
 def bulk_load(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """COPY rows into the table (text format; geometry as hex EWKB)."""
+    """COPY rows into the table (text format; geometry as hex EWKB, JSON as text)."""
     if not rows:
         return
-    from citybase.store.schema import SPATIAL_TABLES
-
-    geom_col = SPATIAL_TABLES.get(table.name)
-    cols = [c.name for c in table.columns if c.name in rows[0]]
+    cols = [c for c in table.columns if c.name in rows[0]]
+    kinds = [_column_kind(c) for c in cols]
     raw = conn.connection.driver_connection
     assert raw is not None
-    with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
+    names = ", ".join(c.name for c in cols)
+    with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([_copy_value(row.get(c), c == geom_col) for c in cols])
+            copy.write_row([_copy_value(row.get(c.name), k) for c, k in zip(cols, kinds, strict=True)])
 
 
 def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:
@@ -137,7 +148,7 @@ def nearest_candidates(conn: Connection, table: Table, point: BaseGeometry, k: i
 
     col = table.c[SPATIAL_TABLES[table.name]]
     pt = f"ST_SetSRID(ST_MakePoint({point.x!r}, {point.y!r}), {SRID})"
-    dist = literal_column(f"{col.name} <-> {pt}")
+    dist: Any = literal_column(f"{col.name} <-> {pt}")
     q = select(dist.label("d")).select_from(table).where(col.is_not(None)).order_by(dist).limit(k)
     if where is not None:
         q = q.where(where)

@@ -7,7 +7,7 @@ registered on every connection (``cb_*``), always behind an R*Tree pre-filter.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import shapely
@@ -47,11 +47,12 @@ def _rtree(table_name: str) -> Any:
 
 # --- Python functions behind the SQL -------------------------------------------------------------
 
+
 def _geom(wkb: bytes | None) -> BaseGeometry | None:
     return None if wkb is None else shapely.from_wkb(wkb)
 
 
-def _predicate(op: str):  # type: ignore[no-untyped-def]
+def _predicate(op: str) -> Callable[[bytes | None, bytes | None], int | None]:
     test = {"intersects": shapely.intersects, "within": shapely.within, "contains": shapely.contains}[op]
 
     def run(a: bytes | None, b: bytes | None) -> int | None:
@@ -72,8 +73,8 @@ def geodesic_distance_m(a: BaseGeometry, b: BaseGeometry) -> float:
     """
     if shapely.intersects(a, b):
         return 0.0
-    pa, pb = shapely.ops.nearest_points(a, b)
-    _, _, dist = GEOD.inv(pa.x, pa.y, pb.x, pb.y)
+    (x1, y1), (x2, y2) = shapely.shortest_line(a, b).coords
+    _, _, dist = GEOD.inv(x1, y1, x2, y2)
     return float(dist)
 
 
@@ -114,6 +115,7 @@ def begin_sql(write: bool) -> str:
 
 # --- compile rules ---------------------------------------------------------------------------------
 
+
 @compiles(GeomFromWKB, "sqlite")
 def _geom_from_wkb(element: GeomFromWKB, compiler: SQLCompiler, **kw: Any) -> str:
     return compiler.process(element.clauses, **kw)
@@ -138,9 +140,9 @@ def _rtree_filter(col: Any, bounds: Sequence[float]) -> Any:
 @compiles(SpatialPredicate, "sqlite")
 def _spatial_predicate(element: SpatialPredicate, compiler: SQLCompiler, **kw: Any) -> str:
     pre = _rtree_filter(element.column, element.geometry.bounds)
-    if element.op == "bbox":
+    if element.operation == "bbox":
         return compiler.process(pre, **kw)
-    exact = getattr(func, f"cb_{element.op}")(element.column, _wkb_param(element.geometry)) == 1
+    exact = getattr(func, f"cb_{element.operation}")(element.column, _wkb_param(element.geometry)) == 1
     return compiler.process(and_(pre, exact), **kw)
 
 
@@ -174,6 +176,7 @@ def _text_match(element: TextMatch, compiler: SQLCompiler, **kw: Any) -> str:
 
 # --- DDL ---------------------------------------------------------------------------------------------
 
+
 def spatial_index_ddl(table_name: str, geom_column: str) -> list[str]:
     return [f"CREATE VIRTUAL TABLE IF NOT EXISTS {rtree_name(table_name)} USING rtree(id, minx, maxx, miny, maxy)"]
 
@@ -203,6 +206,7 @@ def append_only_ddl(table_name: str) -> list[str]:
 
 
 # --- index maintenance and bulk load --------------------------------------------------------------
+
 
 def index_geometries(conn: Connection, table: Table, rows: Iterable[tuple[int, BaseGeometry | None]]) -> None:
     """Keep the R*Tree in step with the table: upsert boxes, drop rows whose geometry is gone."""

@@ -44,8 +44,9 @@ def list_departments_endpoint(request: Request, actor: ActorDep) -> dict[str, An
 
 @router.post("/departments", status_code=201, summary="Add a department (platform admins)")
 def create_department_endpoint(body: DepartmentBody, request: Request, actor: ActorDep) -> dict[str, Any]:
-    return asdict(platform_of(request).access.create_department(
-        actor, body.code, body.name, body.name_en, body.division_code))
+    return asdict(
+        platform_of(request).access.create_department(actor, body.code, body.name, body.name_en, body.division_code)
+    )
 
 
 @router.get("/users", summary="Users (department admins: their own department)")
@@ -55,14 +56,22 @@ def list_users_endpoint(request: Request, actor: ActorDep) -> dict[str, Any]:
 
 @router.post("/users", status_code=201, summary="Add a user")
 def create_user_endpoint(body: UserBody, request: Request, actor: ActorDep) -> dict[str, Any]:
-    user = platform_of(request).access.create_user(actor, body.username, body.password, body.role, body.department,
-                                                   body.display_name)
+    user = platform_of(request).access.create_user(
+        actor, body.username, body.password, body.role, body.department, body.display_name
+    )
     return {**asdict(user), "role": user.role.value}
 
 
 def _key_json(key: Any) -> dict[str, Any]:
-    return {"id": key.id, "prefix": key.prefix, "name": key.name, "role": key.role.value,
-            "department_id": key.department_id, "created_at": iso(key.created_at), "revoked_at": iso(key.revoked_at)}
+    return {
+        "id": key.id,
+        "prefix": key.prefix,
+        "name": key.name,
+        "role": key.role.value,
+        "department_id": key.department_id,
+        "created_at": iso(key.created_at),
+        "revoked_at": iso(key.revoked_at),
+    }
 
 
 @router.get("/api-keys", summary="API keys (never their secrets)")
@@ -82,8 +91,22 @@ def revoke_api_key_endpoint(key_id: int, request: Request, actor: ActorDep) -> d
 
 
 @router.get("/audit", summary="The audit log, newest first")
-def audit_endpoint(request: Request, actor: ActorDep, target_type: str | None = None, target_id: str | None = None,
-                   action: str | None = None, limit: int = 100, offset: int = 0) -> dict[str, Any]:
-    entries = audit_entries(platform_of(request).store, actor, target_type=target_type, target_id=target_id,
-                            action=action, limit=min(max(limit, 1), 1000), offset=max(offset, 0))
+def audit_endpoint(
+    request: Request,
+    actor: ActorDep,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    action: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> dict[str, Any]:
+    entries = audit_entries(
+        platform_of(request).store,
+        actor,
+        target_type=target_type,
+        target_id=target_id,
+        action=action,
+        limit=min(max(limit, 1), 1000),
+        offset=max(offset, 0),
+    )
     return {"items": [{**asdict(e), "at": iso(e.at)} for e in entries]}

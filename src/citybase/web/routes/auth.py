@@ -21,9 +21,16 @@ class LoginBody(BaseModel):
 @router.post("/login", summary="Log in; returns a bearer token")
 def login_endpoint(body: LoginBody, request: Request) -> dict[str, Any]:
     token, user = platform_of(request).access.login(body.username, body.password)
-    return {"token": token, "token_type": "bearer", "user": {
-        "username": user.username, "display_name": user.display_name, "role": user.role.value,
-        "department_id": user.department_id}}
+    return {
+        "token": token,
+        "token_type": "bearer",
+        "user": {
+            "username": user.username,
+            "display_name": user.display_name,
+            "role": user.role.value,
+            "department_id": user.department_id,
+        },
+    }
 
 
 @router.post("/logout", summary="End the session of the bearer token", status_code=204)
@@ -35,5 +42,10 @@ def logout_endpoint(request: Request) -> None:
 
 @router.get("/me", summary="Who the caller is")
 def me_endpoint(actor: Annotated[Actor, Depends(current_actor)]) -> dict[str, Any]:
-    return {"name": actor.name, "kind": actor.kind, "role": actor.role.value if actor.role else None,
-            "department_id": actor.department_id, "permissions": sorted(p.value for p in actor.permissions)}
+    return {
+        "name": actor.name,
+        "kind": actor.kind,
+        "role": actor.role.value if actor.role else None,
+        "department_id": actor.department_id,
+        "permissions": sorted(p.value for p in actor.permissions),
+    }

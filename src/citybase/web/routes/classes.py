@@ -26,6 +26,5 @@ def get_class_endpoint(code: str, request: Request, actor: ActorDep) -> dict[str
 
 
 @router.post("", status_code=201, summary="Add a class (platform admins)")
-def create_class_endpoint(request: Request, actor: ActorDep,
-                          body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+def create_class_endpoint(request: Request, actor: ActorDep, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
     return platform_of(request).classes.create(actor, body).as_dict()

@@ -43,8 +43,10 @@ def _expected_version(body_version: int | None, if_match: str | None) -> int:
     try:
         return int(raw)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise InvalidInputError("version required", issues=[
-            Issue("version", "send the version you read, in the body or as If-Match, so no update is lost")]) from None
+        raise InvalidInputError(
+            "version required",
+            issues=[Issue("version", "send the version you read, in the body or as If-Match, so no update is lost")],
+        ) from None
 
 
 def _etag(response: Response, version: int) -> None:
@@ -54,9 +56,18 @@ def _etag(response: Response, version: int) -> None:
 @router.post("", status_code=201, summary="Create a city object")
 def create_object_endpoint(body: ObjectBody, actor: ActorDep, request: Request, response: Response) -> dict[str, Any]:
     geometry = geometry_from_geojson(body.geometry) if body.geometry is not None else None
-    obj = platform_of(request).objects.create(actor, NewObject(
-        class_code=body.class_code, name=body.name, geometry=geometry, attributes=body.attributes,
-        department_id=body.department_id, parent_id=body.parent_id, state=body.state))
+    obj = platform_of(request).objects.create(
+        actor,
+        NewObject(
+            class_code=body.class_code,
+            name=body.name,
+            geometry=geometry,
+            attributes=body.attributes,
+            department_id=body.department_id,
+            parent_id=body.parent_id,
+            state=body.state,
+        ),
+    )
     _etag(response, obj.version)
     response.headers["Location"] = f"/api/objects/{obj.id}"
     return object_json(obj)
@@ -70,16 +81,26 @@ def search_objects_endpoint(request: Request, actor: ActorDep) -> dict[str, Any]
     if page.has_more:
         links["next"] = str(request.url.include_query_params(offset=page.offset + page.limit))
     if fmt == "geojson":
-        return {"type": "FeatureCollection", "features": [object_feature(o) for o in page.items],
-                "numberReturned": len(page.items), "numberMatched": page.total,
-                "links": [{"rel": "next", "href": links["next"], "type": "application/geo+json"}] if links else []}
-    return {"items": [object_json(o) for o in page.items], "limit": page.limit, "offset": page.offset,
-            "total": page.total, "links": links}
+        return {
+            "type": "FeatureCollection",
+            "features": [object_feature(o) for o in page.items],
+            "numberReturned": len(page.items),
+            "numberMatched": page.total,
+            "links": [{"rel": "next", "href": links["next"], "type": "application/geo+json"}] if links else [],
+        }
+    return {
+        "items": [object_json(o) for o in page.items],
+        "limit": page.limit,
+        "offset": page.offset,
+        "total": page.total,
+        "links": links,
+    }
 
 
 @router.get("/{object_id}", summary="One object; as_of gives it as it was at that time")
-def get_object_endpoint(object_id: int, request: Request, response: Response, actor: ActorDep,
-                        as_of: str | None = None) -> dict[str, Any]:
+def get_object_endpoint(
+    object_id: int, request: Request, response: Response, actor: ActorDep, as_of: str | None = None
+) -> dict[str, Any]:
     when = parse_time(as_of, "as_of") if as_of else None
     obj = platform_of(request).objects.get(object_id, as_of=when)
     _etag(response, obj.version)
@@ -93,25 +114,39 @@ def object_history_endpoint(object_id: int, request: Request, actor: ActorDep) -
 
 
 @router.patch("/{object_id}", summary="Change an object (optimistic locking: send the version you read)")
-def update_object_endpoint(object_id: int, body: ObjectPatch, request: Request, response: Response, actor: ActorDep,
-                           if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+def update_object_endpoint(
+    object_id: int,
+    body: ObjectPatch,
+    request: Request,
+    response: Response,
+    actor: ActorDep,
+    if_match: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
     expected = _expected_version(body.version, if_match)
     given = body.model_dump(exclude_unset=True)
     changes = ObjectChanges(
         name=given.get("name", UNSET),
         geometry=(geometry_from_geojson(body.geometry) if body.geometry is not None else None)
-        if "geometry" in given else UNSET,
-        attributes=given.get("attributes", UNSET), state=given.get("state", UNSET),
-        parent_id=given.get("parent_id", UNSET))
+        if "geometry" in given
+        else UNSET,
+        attributes=given.get("attributes", UNSET),
+        state=given.get("state", UNSET),
+        parent_id=given.get("parent_id", UNSET),
+    )
     obj = platform_of(request).objects.update(actor, object_id, expected, changes)
     _etag(response, obj.version)
     return object_json(obj)
 
 
 @router.delete("/{object_id}", summary="Retire an object (nothing is physically deleted)")
-def retire_object_endpoint(object_id: int, request: Request, response: Response, actor: ActorDep,
-                           version: int | None = None,
-                           if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+def retire_object_endpoint(
+    object_id: int,
+    request: Request,
+    response: Response,
+    actor: ActorDep,
+    version: int | None = None,
+    if_match: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
     obj = platform_of(request).objects.retire(actor, object_id, _expected_version(version, if_match))
     _etag(response, obj.version)
     return object_json(obj)

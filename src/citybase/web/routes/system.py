@@ -31,8 +31,12 @@ def ready_endpoint(request: Request, response: Response) -> dict[str, Any]:
     ok = current == head
     if not ok:
         response.status_code = 503
-    return {"status": "ready" if ok else "migrations pending", "database": platform.store.name,
-            "schema": current, "expected_schema": head}
+    return {
+        "status": "ready" if ok else "migrations pending",
+        "database": platform.store.name,
+        "schema": current,
+        "expected_schema": head,
+    }
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

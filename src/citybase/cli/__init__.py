@@ -1,0 +1,1 @@
+"""L4: the command-line adaptor (Typer); one module per area, rich progress on long work."""

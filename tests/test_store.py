@@ -1,0 +1,166 @@
+"""Every named spatial operation, the same test body on SQLite and PostGIS."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import shapely
+from pyproj import Geod
+from shapely.geometry import LineString, Point, box
+from sqlalchemy import select
+
+from citybase.kernel.geo import BBox
+from citybase.platform import Platform
+from citybase.store import (
+    Store,
+    area_m2,
+    bbox_intersects,
+    bulk_load,
+    contains,
+    distance_m,
+    intersects,
+    nearest,
+    reserve_ids,
+    text_match,
+    within,
+)
+from citybase.store.schema import city_object
+from tests.helpers import ORIGIN, add_building, add_lamp, point_at
+
+GEOD = Geod(ellps="GRS80")
+
+
+def _ids(store: Store, *conds: object) -> set[int]:
+    with store.read() as conn:
+        return set(conn.execute(select(city_object.c.id).where(*conds)).scalars())
+
+
+@pytest.fixture
+def grid(platform: Platform) -> dict[str, int]:
+    """Nine lamps on a 3x3 grid, 0.001° apart, and one building around the centre one."""
+    ids = {}
+    for i in range(3):
+        for j in range(3):
+            ids[f"lamp{i}{j}"] = add_lamp(platform, f"路灯{i}{j}", dx=i * 0.001, dy=j * 0.001).id
+    ids["building"] = add_building(platform, "中心楼", dx=0.0009, dy=0.0009).id
+    return ids
+
+
+def test_bbox_query_uses_the_spatial_index(store: Store, grid: dict[str, int]) -> None:
+    x, y = ORIGIN
+    got = _ids(store, bbox_intersects(city_object.c.geom, BBox(x - 1e-4, y - 1e-4, x + 0.0011, y + 1e-4)))
+    assert got == {grid["lamp00"], grid["lamp10"]}
+
+
+def test_intersects_within_contains_are_exact(store: Store, grid: dict[str, int]) -> None:
+    # A triangle whose bbox covers lamp11 but whose area does not: the R*Tree alone would be wrong.
+    x, y = ORIGIN
+    tri = shapely.Polygon([(x - 5e-4, y - 5e-4), (x + 0.0015, y - 5e-4), (x - 5e-4, y + 0.0015)])
+    assert grid["lamp11"] not in _ids(store, intersects(city_object.c.geom, tri))
+    assert grid["lamp00"] in _ids(store, intersects(city_object.c.geom, tri))
+    area = box(x - 5e-4, y - 5e-4, x + 0.0015, y + 0.0015)
+    inside = _ids(store, within(city_object.c.geom, area))
+    assert {grid["lamp00"], grid["lamp11"], grid["building"]} <= inside
+    assert grid["lamp22"] not in inside
+    assert _ids(store, contains(city_object.c.geom, point_at(0.0011, 0.001))) == {grid["building"]}
+
+
+def test_nearest_k_is_ranked_by_geodesic_distance(store: Store, grid: dict[str, int]) -> None:
+    target = point_at(0.0021, 0.0019)
+    with store.read() as conn:
+        found = nearest(conn, city_object, target, k=3, where=city_object.c.class_code == "010301")
+    assert found[0].id == grid["lamp22"]
+    assert len(found) == 3
+    expected = GEOD.inv(target.x, target.y, ORIGIN[0] + 0.002, ORIGIN[1] + 0.002)[2]
+    assert found[0].distance_m == pytest.approx(expected, rel=5e-3)
+    assert [n.distance_m for n in found] == sorted(n.distance_m for n in found)
+
+
+def test_nearest_finds_far_objects_and_respects_k(store: Store, grid: dict[str, int]) -> None:
+    with store.read() as conn:
+        far = nearest(conn, city_object, Point(ORIGIN[0] + 0.5, ORIGIN[1] + 0.5), k=2)
+        everything = nearest(conn, city_object, Point(*ORIGIN), k=100)
+    assert len(far) == 2 and far[0].id == grid["lamp22"]
+    assert len(everything) == 10
+
+
+def test_distance_in_metres(store: Store, grid: dict[str, int]) -> None:
+    p = point_at(0.0, 0.01)  # about 1.1 km north of lamp00
+    with store.read() as conn:
+        d = conn.execute(
+            select(distance_m(city_object.c.geom, p)).where(city_object.c.id == grid["lamp00"])
+        ).scalar_one()
+    expected = GEOD.inv(ORIGIN[0], ORIGIN[1], p.x, p.y)[2]
+    assert d == pytest.approx(expected, rel=5e-3)
+    assert 1100 < d < 1120
+
+
+def test_area_in_square_metres(store: Store, grid: dict[str, int]) -> None:
+    with store.read() as conn:
+        a = conn.execute(select(area_m2(city_object.c.geom)).where(city_object.c.id == grid["building"])).scalar_one()
+    fp = box(0, 0, 0.0003, 0.00015)
+    lat = math.radians(ORIGIN[1])
+    approx = (fp.bounds[2] * 111_320 * math.cos(lat)) * (fp.bounds[3] * 110_900)
+    assert a == pytest.approx(approx, rel=0.01)
+    assert 400 < a < 500
+
+
+def test_text_search_finds_chinese_substrings(store: Store, grid: dict[str, int]) -> None:
+    assert _ids(store, text_match(city_object.c.name, "中心")) == {grid["building"]}
+    assert _ids(store, text_match(city_object.c.name, "路灯1")) == {grid["lamp10"], grid["lamp11"], grid["lamp12"]}
+    assert _ids(store, text_match(city_object.c.name, "100%")) == set()
+
+
+def test_bulk_load_and_index_stay_in_sync(store: Store, platform: Platform) -> None:
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    with store.write() as conn:
+        ids = reserve_ids(conn, city_object, 50)
+        rows = [
+            {
+                "id": i,
+                "code": None,
+                "class_code": "010301",
+                "name": f"灯{i}",
+                "geom": point_at(k * 1e-4, 0),
+                "attributes": {"lamp_type": "LED"},
+                "department_id": None,
+                "parent_id": None,
+                "state": "active",
+                "valid_from": now,
+                "valid_to": None,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+                "updated_by": "test",
+            }
+            for k, i in enumerate(ids)
+        ]
+        bulk_load(conn, city_object, rows)
+    assert len(set(ids)) == 50
+    x, y = ORIGIN
+    got = _ids(store, bbox_intersects(city_object.c.geom, BBox(x - 1e-6, y - 1e-6, x + 0.00245, y + 1e-6)))
+    assert got == set(ids[:25])
+    # Moving an object moves it in the index.
+    obj = platform.objects.get(ids[0])
+    from citybase.domains.access import SYSTEM
+    from citybase.domains.objects import ObjectChanges
+
+    platform.objects.update(SYSTEM, obj.id, obj.version, ObjectChanges(geometry=point_at(0.05, 0.05)))
+    assert ids[0] not in _ids(
+        store, bbox_intersects(city_object.c.geom, BBox(x - 1e-6, y - 1e-6, x + 0.00245, y + 1e-6))
+    )
+    assert ids[0] in _ids(store, intersects(city_object.c.geom, point_at(0.05, 0.05).buffer(1e-6)))
+
+
+def test_geometries_round_trip_exactly(store: Store, platform: Platform) -> None:
+    line = LineString([(112.1, 32.0), (112.2, 32.05), (112.25, 32.1)])
+    from citybase.domains.access import SYSTEM
+    from citybase.domains.objects import NewObject
+
+    obj = platform.objects.create(
+        SYSTEM, NewObject(class_code="020101", name="长虹路", geometry=line, attributes={"road_class": "主干路"})
+    )
+    assert platform.objects.get(obj.id).geometry.equals_exact(line, 0)
