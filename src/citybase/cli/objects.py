@@ -86,7 +86,8 @@ def _run_job_with_progress(job_id: int) -> None:
     if job.state != "succeeded":
         console.print(f"[red]job {job_id} {job.state}:[/] {job.message}")
         for e in (job.errors or [])[:50]:
-            console.print(f"  - {e}")
+            where = f"record {e['record']}, " if e.get("record") is not None else ""
+            console.print(f"  - {where}field {e.get('field')!r}: {e.get('reason')}", markup=False)
         raise typer.Exit(1)
     console.print(f"job {job_id} succeeded: {job.result}")
 

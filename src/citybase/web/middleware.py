@@ -54,21 +54,20 @@ def make_middleware(
                 error=response.status_code >= 500,
             )
         if log.isEnabledFor(logging.INFO):
-            log.info(
-                json.dumps(
-                    {
-                        "event": "request",
-                        "request_id": request_id,
-                        "method": request.method,
-                        "path": request.url.path,
-                        "route": route,
-                        "status": response.status_code,
-                        "ms": round(elapsed * 1000, 2),
-                        "actor": getattr(actor, "name", None),
-                    },
-                    ensure_ascii=False,
-                )
-            )
+            record = {
+                "event": "request",
+                "request_id": request_id,
+                "method": request.method,
+                "path": request.url.path,
+                "route": route,
+                "status": response.status_code,
+                "ms": round(elapsed * 1000, 2),
+                "actor": getattr(actor, "name", None),
+            }
+            if request.app.state.platform.settings.log_json:
+                log.info(json.dumps(record, ensure_ascii=False))
+            else:
+                log.info(" ".join(f"{k}={v}" for k, v in record.items()))
         return response
 
     return middleware
