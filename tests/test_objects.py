@@ -214,3 +214,16 @@ def test_classes_are_data_and_operators_extend_them(platform: Platform) -> None:
     with pytest.raises(InvalidInputError) as err:
         platform.classes.create(SYSTEM, {"code": "12", "attributes": [{"name": "1x", "type": "blob"}]})
     assert {i.field for i in err.value.issues} >= {"code", "name", "attributes[0]"}
+
+
+def test_all_problems_of_a_record_are_reported_together(platform: Platform) -> None:
+    bad = NewObject("050101", "", Point(32.0, 112.1), {"floors": "many", "colour": "红"}, state="gone")
+    with pytest.raises(InvalidInputError) as err:
+        platform.objects.create(SYSTEM, bad)
+    assert {i.field for i in err.value.issues} == {
+        "name",
+        "attributes.floors",
+        "attributes.colour",
+        "geometry",
+        "state",
+    }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -121,28 +121,38 @@ class ObjectService:
     def check(
         self, conn: Connection, actor: Actor, new: NewObject, record: int | None, known_departments: set[int]
     ) -> dict[str, Any]:
+        """Validate one new object; every problem of the record is reported together, not just the first."""
+        issues: list[Issue] = []
+
+        def collect(step: Callable[[], Any]) -> Any:
+            try:
+                return step()
+            except InvalidInputError as exc:
+                issues.extend(exc.issues)
+                return None
+
         if not isinstance(new.name, str) or not new.name.strip() or len(new.name) > 300:
-            raise InvalidInputError("invalid object", issues=[Issue("name", "1-300 characters required", record)])
-        cls = self.classes.get(new.class_code, record=record)
-        attributes = cls.validate(new.attributes, record=record)
+            issues.append(Issue("name", "1-300 characters required", record))
+        cls = collect(lambda: self.classes.get(new.class_code, record=record))
+        attributes = collect(lambda: cls.validate(new.attributes, record=record)) if cls else None
         if new.geometry is not None:
-            check_geometry(new.geometry, record=record)
-            _check_geometry_type(cls, new.geometry, record)
-        try:
-            state = LifecycleState(new.state)
-        except ValueError:
-            raise InvalidInputError(
-                "invalid object", issues=[Issue("state", f"must be one of {[s.value for s in LifecycleState]}", record)]
-            ) from None
+            before = len(issues)
+            collect(lambda: check_geometry(new.geometry, record=record))
+            if len(issues) == before and cls:
+                collect(lambda: _check_geometry_type(cls, new.geometry, record))
+        if new.state not in {s.value for s in LifecycleState}:
+            issues.append(Issue("state", f"must be one of {[s.value for s in LifecycleState]}", record))
         dept = new.department_id if new.department_id is not None else actor.department_id
         if dept is not None and dept not in known_departments:
-            raise InvalidInputError("invalid object", issues=[Issue("department_id", f"no department {dept}", record)])
+            issues.append(Issue("department_id", f"no department {dept}", record))
+        if issues:
+            raise InvalidInputError("invalid object", issues=issues)
         if not actor.may_write_department(dept):
+            where = f"record {record}: " if record is not None else ""
             raise PermissionDeniedError(
-                f"record {record}: objects of department {dept} are written by that department only (一数一源)"
-                if record is not None
-                else f"objects of department {dept} are written by that department only (一数一源)"
+                f"{where}objects of department {dept} are written by that department only (一数一源)"
             )
+        assert cls is not None
         now = _now()
         return {
             "code": None,
@@ -152,7 +162,7 @@ class ObjectService:
             "attributes": attributes,
             "department_id": dept,
             "parent_id": new.parent_id,
-            "state": state.value,
+            "state": new.state,
             "valid_from": new.valid_from or now,
             "valid_to": None,
             "version": 1,
