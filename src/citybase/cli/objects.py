@@ -136,3 +136,25 @@ def run_jobs() -> None:
     platform = state.platform()
     platform.jobs.requeue_stale()
     console.print(f"ran {platform.jobs.run_pending()} job(s)")
+
+
+@jobs_app.command("worker")
+@handle_errors
+def job_worker(
+    workers: Annotated[int, typer.Option(help="Worker threads.")] = 1,
+    poll: Annotated[float, typer.Option(help="Seconds between polls of an empty queue.")] = 2.0,
+) -> None:
+    """Run jobs in a separate worker process until interrupted (the server can then run with job_workers=0)."""
+    import time
+
+    from citybase.domains.jobs import JobRunner
+
+    platform = state.platform()
+    runner = JobRunner(platform.jobs, workers=workers, poll_seconds=poll)
+    runner.start()
+    console.print(f"job worker running with {workers} thread(s); Ctrl-C stops it")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        runner.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -300,7 +301,7 @@ class AccessService:
             raise AuthenticationError("malformed API key")
         with self.store.read() as conn:
             row = conn.execute(select(api_key).where(api_key.c.prefix == parts[1])).first()
-        if row is None or row.key_hash != hash_token(secret):
+        if row is None or not hmac.compare_digest(row.key_hash, hash_token(secret)):
             raise AuthenticationError("unknown API key")
         if row.revoked_at is not None:
             raise AuthenticationError("API key revoked")
