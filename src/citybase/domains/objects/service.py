@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, Float, String, and_, cast, func, select, update
@@ -45,43 +46,29 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+_FROM_COLUMN = {"geometry": "geom"}
+R = TypeVar("R", CityObject, ObjectVersion)
+
+
+def _from_row(kind: type[R], m: Any, **renamed: str) -> R:
+    """Build a result from a row: dataclass fields take the columns of the same name (or as renamed)."""
+    names = {**_FROM_COLUMN, **renamed}
+    values = {f.name: m[names.get(f.name, f.name)] for f in fields(kind)}
+    values["attributes"] = values["attributes"] or {}
+    return kind(**values)
+
+
 def _object(m: Any) -> CityObject:
-    return CityObject(
-        id=m["id"],
-        code=m["code"],
-        class_code=m["class_code"],
-        name=m["name"],
-        geometry=m["geom"],
-        attributes=m["attributes"] or {},
-        department_id=m["department_id"],
-        parent_id=m["parent_id"],
-        state=m["state"],
-        valid_from=m["valid_from"],
-        valid_to=m["valid_to"],
-        version=m["version"],
-        updated_at=m["updated_at"],
-        updated_by=m["updated_by"],
-    )
+    return _from_row(CityObject, m)
 
 
 def _version(m: Any) -> ObjectVersion:
-    return ObjectVersion(
-        object_id=m["object_id"],
-        version=m["version"],
-        code=m["code"],
-        class_code=m["class_code"],
-        name=m["name"],
-        geometry=m["geom"],
-        attributes=m["attributes"] or {},
-        department_id=m["department_id"],
-        parent_id=m["parent_id"],
-        state=m["state"],
-        valid_from=m["valid_from"],
-        valid_to=m["valid_to"],
-        recorded_at=m["recorded_at"],
-        recorded_by=m["recorded_by"],
-        change=m["change"],
-    )
+    return _from_row(ObjectVersion, m)
+
+
+def _object_from_version(m: Any) -> CityObject:
+    """A past version read as the object it was then."""
+    return _from_row(CityObject, m, id="object_id", updated_at="recorded_at", updated_by="recorded_by")
 
 
 def _check_geometry_type(cls: ObjectClass, geom: BaseGeometry, record: str | int | None) -> None:
@@ -359,9 +346,7 @@ class ObjectService:
             )
         if row is None:
             raise NotFoundError(f"object {object_id} did not exist at {as_of.isoformat()}")
-        return _object(
-            {**row, "id": row["object_id"], "updated_at": row["recorded_at"], "updated_by": row["recorded_by"]}
-        )
+        return _object_from_version(row)
 
     def get_by_code(self, code: str) -> CityObject:
         with self.store.read() as conn:
@@ -446,10 +431,7 @@ class ObjectService:
         conds = [*self._filters(v, query), v.c.version == latest]
         stmt = select(v).where(and_(*conds)).order_by(v.c.object_id)
 
-        def convert(m: Any) -> CityObject:
-            return _object({**m, "id": m["object_id"], "updated_at": m["recorded_at"], "updated_by": m["recorded_by"]})
-
-        return self._page(stmt, v, conds, query, convert)
+        return self._page(stmt, v, conds, query, _object_from_version)
 
     def _page(self, stmt: Any, t: Any, conds: list[Any], query: ObjectQuery, convert: Any) -> Page[CityObject]:
         with self.store.read() as conn:
