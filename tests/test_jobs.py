@@ -17,7 +17,7 @@ from citybase.domains.objects import importing as importing_module
 from citybase.kernel.errors import ConflictError, InvalidInputError
 from citybase.platform import Platform
 from citybase.store.schema import job
-from tests.helpers import ORIGIN, Api
+from tests.helpers import ADMIN_PASSWORD, ORIGIN, Api
 
 
 def lamps_file(path: Path, n: int, bad: dict[int, dict[str, Any]] | None = None) -> Path:
@@ -125,3 +125,27 @@ def test_import_over_http_is_a_visible_job(admin_api: Api, platform: Platform, t
     assert [j["id"] for j in admin_api.get("/api/jobs").json()["items"]] == [job_id]
     r = admin_api.post("/api/objects/import", files={"file": ("x.geojson", "不是JSON".encode("gbk"), "text/plain")})
     assert r.status_code == 400 and r.json()["issues"][0]["field"] == "file"
+
+
+def test_jobs_are_seen_by_their_owner_and_platform_admins_only(api: Api, platform: Platform, tmp_path: Path) -> None:
+    from tests.helpers import add_department, add_user
+
+    add_department(platform, "cgj", "城管局")
+    add_user(platform, "lamp_user", "department_user", "cgj")
+    add_user(platform, "other_user", "department_user", "cgj")
+    assert api.get("/api/jobs").status_code == 401
+    api.login("lamp_user", "user-pass-123")
+    path = lamps_file(tmp_path / "lamps.geojson", 2)
+    with path.open("rb") as f:
+        job_id = api.post(
+            "/api/objects/import",
+            params={"class_code": "010301"},
+            files={"file": ("l.geojson", f, "application/geo+json")},
+        ).json()["id"]
+    assert [j["id"] for j in api.get("/api/jobs").json()["items"]] == [job_id]
+    api.login("other_user", "user-pass-123")
+    assert api.get("/api/jobs").json()["items"] == []
+    assert api.get(f"/api/jobs/{job_id}").status_code == 404
+    assert api.post(f"/api/jobs/{job_id}/cancel").status_code == 404
+    api.login("admin", ADMIN_PASSWORD)
+    assert api.get(f"/api/jobs/{job_id}").json()["created_by"] == "lamp_user"

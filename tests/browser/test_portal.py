@@ -336,6 +336,38 @@ def test_api_errors_are_shown_readably(portal: Portal) -> None:
     expect(toast).to_be_hidden()
 
 
+def test_jobs_show_their_progress_and_error_report(portal: Portal, site: Site, tmp_path: Path) -> None:
+    import json
+
+    from citybase.domains.objects import IMPORT_GEOJSON_JOB
+
+    def lamps(name: str, lamp_type: str) -> str:
+        feature = {"type": "Feature", "properties": {"name": name, "lamp_type": lamp_type},
+                   "geometry": {"type": "Point", "coordinates": [X0 + 0.01, Y0 + 0.01]}}
+        path = tmp_path / f"{name}.geojson"
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}), encoding="utf-8")
+        return str(path)
+
+    jobs = site.platform.jobs
+    good = jobs.submit(SYSTEM, IMPORT_GEOJSON_JOB, {"path": lamps("任务路灯", "LED"), "class_code": "010301",
+                                                    "role": "platform_admin"}).id
+    bad = jobs.submit(SYSTEM, IMPORT_GEOJSON_JOB, {"path": lamps("坏路灯", "火把"), "class_code": "010301",
+                                                   "role": "platform_admin"}).id
+    jobs.run_pending()
+    portal.open()
+    page = portal.page
+    expect(page.locator("#jobs-button")).to_be_hidden()  # anonymous callers see no jobs
+    page.evaluate("([u, p]) => import('./api.js').then((m) => m.api.login(u, p))", ["admin", ADMIN_PASSWORD])
+    page.locator("#jobs-button").click()
+    panel = page.locator("#jobs-panel")
+    expect(panel.locator(f"[data-job-id='{good}'] .job-state")).to_have_text("已完成")
+    assert panel.locator(f"[data-job-id='{good}'] progress").get_attribute("value") == "100"
+    expect(panel.locator(f"[data-job-id='{bad}'] .job-state")).to_have_text("失败")
+    panel.locator(f"[data-job-id='{bad}'] summary").click()
+    expect(panel.locator(f"[data-job-id='{bad}'] details")).to_contain_text("attributes.lamp_type")
+    assert not portal.problems, portal.problems
+
+
 def test_screenshot_of_the_city(portal: Portal, site: Site) -> None:
     """Not an assertion of looks: a picture to check by eye after changing the portal (/tmp/portal.png)."""
     portal.open()

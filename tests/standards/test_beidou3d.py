@@ -227,3 +227,17 @@ def test_malformed_3d_codes(code: str, text: str) -> None:
         decode3d(code)
     (issue,) = exc.value.issues
     assert issue.field == "code" and text in issue.reason
+
+
+@pytest.mark.parametrize("level", range(1, 11))
+def test_cells_at_the_edge_of_the_height_range_stop_at_the_range(level: int) -> None:
+    # Found by hypothesis: a coarse cell below -6302 km reached past C.2's range, so its bottom
+    # could not be encoded again. The usable part of such a cell ends at the range.
+    from citybase.standards.beidou3d import LAYER_MAX, layer_bottom
+
+    for h in (layer_bottom(-LAYER_MAX) + 1e-3, layer_bottom(LAYER_MAX) - 1e-3):
+        code = encode3d(112.0, 32.0, h, level)
+        cell = decode3d(code)
+        assert cell.bottom <= h < cell.top
+        assert encode3d(112.0, 32.0, cell.bottom, level) == code
+        assert -LAYER_MAX <= cell.layers[0] <= cell.layers[1] <= LAYER_MAX - 1

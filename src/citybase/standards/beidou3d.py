@@ -177,6 +177,11 @@ def decode3d(code: str) -> Cell3D:
         first, last = -(mag + low - 1), -max(mag, 1)
     else:
         first, last = mag, mag + low - 1
+    # A coarse cell at the edge of the C.2 range reaches past it; its usable part ends at the range.
+    if first < -LAYER_MAX <= last:
+        first = -LAYER_MAX
+    if first <= LAYER_MAX - 1 < last:
+        last = LAYER_MAX - 1
     return Cell3D(
         code=s,
         level=level,

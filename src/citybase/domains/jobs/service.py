@@ -19,7 +19,14 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from citybase.domains.access import Actor, Permission
-from citybase.kernel.errors import CityBaseError, ConflictError, InvalidInputError, Issue, NotFoundError
+from citybase.kernel.errors import (
+    AuthenticationError,
+    CityBaseError,
+    ConflictError,
+    InvalidInputError,
+    Issue,
+    NotFoundError,
+)
 from citybase.store import Store
 from citybase.store.schema import job
 
@@ -130,8 +137,22 @@ class JobService:
             raise NotFoundError(f"no job {job_id}")
         return Job(**row._mapping)
 
-    def list(self, *, state: str | None = None, kind: str | None = None, limit: int = 50) -> list[Job]:
+    def visible_to(self, actor: Actor, job_id: int) -> Job:
+        """A job as its caller may see it: platform admins see every job, others their own."""
+        found = self.get(job_id)
+        if not actor.can(Permission.MANAGE_DEPARTMENTS) and found.created_by != actor.name:
+            raise NotFoundError(f"no job {job_id}")
+        return found
+
+    def list(
+        self, *, state: str | None = None, kind: str | None = None, limit: int = 50, actor: Actor | None = None
+    ) -> list[Job]:
+        """Recent jobs; with ``actor`` only those the actor may see (anonymous callers see none)."""
+        if actor is not None and actor.kind == "anonymous":
+            raise AuthenticationError("log in to see jobs")
         q = select(job).order_by(job.c.id.desc()).limit(limit)
+        if actor is not None and not actor.can(Permission.MANAGE_DEPARTMENTS):
+            q = q.where(job.c.created_by == actor.name)
         if state:
             q = q.where(job.c.state == state)
         if kind:
@@ -141,6 +162,7 @@ class JobService:
 
     def cancel(self, actor: Actor, job_id: int) -> Job:
         actor.require(Permission.RUN_JOBS)
+        self.visible_to(actor, job_id)
         with self.store.write() as conn:
             n = conn.execute(
                 update(job)

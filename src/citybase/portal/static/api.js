@@ -73,6 +73,7 @@ export const api = {
   features: (params, signal) => request(`/api/objects?${query({ ...params, f: "geojson" })}`, { signal }),
   search: (text, limit = 20) => request(`/api/objects?${query({ q: text, limit })}`),
   me: () => request("/api/auth/me"),
+  jobs: () => request("/api/jobs"),
   async login(username, password) {
     const answer = await request("/api/auth/login", { method: "POST", body: { username, password }, auth: false });
     session.save(answer.token, answer.user);

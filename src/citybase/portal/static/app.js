@@ -2,6 +2,7 @@
 import { api, ApiError, session } from "./api.js";
 import { Card, fill, h } from "./card.js";
 import { applyStatic, className, getLang, setLang, t } from "./i18n.js";
+import { JobsPanel } from "./jobs.js";
 import { CityMap } from "./map.js";
 import { LayerPanel } from "./panel.js";
 
@@ -40,6 +41,7 @@ function showError(err) {
 const cityMap = new CityMap($("#map"), { attribution: t("attribution") });
 const panel = new LayerPanel($("#layer-list"), cityMap, lookup);
 const card = new Card($("#card"), { lookup, onError: showError, onClose: () => cityMap.highlight(null) });
+const jobs = new JobsPanel($("#jobs-button"), $("#jobs-panel"), { onError: showError });
 
 /** Open the card of an object and mark it on the map; null closes the card. */
 async function selectObject(id) {
@@ -141,6 +143,7 @@ async function start() {
   applyStatic();
   renderSession();
   if (session.token()) api.me().catch(() => {}); // an expired session is cleared by the api module
+  jobs.refresh();
   try {
     data.classes = new Map((await api.classes()).items.map((c) => [c.code, c]));
   } catch (err) {
@@ -155,5 +158,5 @@ async function start() {
 }
 
 // For the browser tests (and curious operators): the map and a way to wait until it has drawn.
-window.__citybase = { map: cityMap.map, cityMap, card, selectObject, idle: () => cityMap.idle() };
+window.__citybase = { map: cityMap.map, cityMap, card, jobs, selectObject, idle: () => cityMap.idle() };
 start();

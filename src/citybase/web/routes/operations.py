@@ -66,12 +66,12 @@ def job_json(job: Job) -> dict[str, Any]:
 def list_jobs_endpoint(
     request: Request, actor: ActorDep, state: str | None = None, kind: str | None = None
 ) -> dict[str, Any]:
-    return {"items": [job_json(j) for j in platform_of(request).jobs.list(state=state, kind=kind)]}
+    return {"items": [job_json(j) for j in platform_of(request).jobs.list(state=state, kind=kind, actor=actor)]}
 
 
 @router.get("/api/jobs/{job_id}", summary="One job with progress, result and error report")
 def get_job_endpoint(job_id: int, request: Request, actor: ActorDep) -> dict[str, Any]:
-    return job_json(platform_of(request).jobs.get(job_id))
+    return job_json(platform_of(request).jobs.visible_to(actor, job_id))
 
 
 @router.post("/api/jobs/{job_id}/cancel", summary="Cancel a queued or running job")
