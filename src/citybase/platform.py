@@ -19,7 +19,9 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from citybase.domains.access import AccessService, Meter
+from citybase.domains.codes import ASSIGN_JOB, CodeService, district_locator
 from citybase.domains.jobs import JobRunner, JobService
+from citybase.domains.layers import LayerService
 from citybase.domains.objects import (
     IMPORT_GEOJSON_JOB,
     ClassRegistry,
@@ -27,6 +29,7 @@ from citybase.domains.objects import (
     make_import_handler,
     seed_class_table,
 )
+from citybase.domains.tiles import TileService
 from citybase.kernel.settings import Settings
 from citybase.store import Store, after_commit, upgrade
 from citybase.store.schema import app_user
@@ -50,13 +53,25 @@ class Platform:
         self.access = AccessService(self.store, settings.session_hours)
         self.meter = Meter(self.store)
         self.classes = ClassRegistry(self.store)
-        self.objects = ObjectService(self.store, self.classes)
+        self.objects = ObjectService(self.store, self.classes, on_change=self._objects_changed)
         self.jobs = JobService(self.store)
+        self.layers = LayerService(self.store, self.classes)
         self.jobs.register(IMPORT_GEOJSON_JOB, make_import_handler(self.objects))
+        self.codes = CodeService(
+            self.store,
+            self.objects,
+            self.jobs,
+            self.access,
+            locate=district_locator(settings.division_code),
+            public_base_url=settings.public_base_url,
+        )
+        self.jobs.register(ASSIGN_JOB, self.codes.job_handler())
         self.runner = JobRunner(self.jobs, workers=settings.job_workers)
         self._subscribers: dict[str, list[Subscriber]] = defaultdict(list)
         self._flusher: threading.Thread | None = None
         self._stopping = threading.Event()
+        self.tiles = TileService(self.store, self.classes, settings.data_dir / "tiles")
+        self.subscribe("objects.changed", self.tiles.objects_changed)
 
     # --- set-up ----------------------------------------------------------------------------------
     def init(self, admin_password: str | None = None) -> InitReport:
@@ -65,6 +80,7 @@ class Platform:
         upgrade(self.store)
         with self.store.write() as conn:
             added = seed_class_table(conn)
+            self.layers.seed(conn)  # one public layer per seeded class, if missing
             has_users = conn.execute(select(func.count()).select_from(app_user)).scalar_one() > 0
             password_file = None
             if not has_users:
@@ -116,3 +132,9 @@ class Platform:
                     log.exception("subscriber of %s failed", name)
 
         after_commit(conn, deliver)
+
+    def _objects_changed(
+        self, conn: Connection, bboxes: list[tuple[float, float, float, float]], classes: set[str]
+    ) -> None:
+        """ObjectService's write hook: publish ``objects.changed`` with old and new bboxes and classes."""
+        self.publish(conn, "objects.changed", {"bboxes": bboxes, "classes": sorted(classes)})

@@ -206,7 +206,11 @@ def test_the_page_loads_everything_from_its_own_server_without_errors(portal: Po
     assert canvas.bounding_box()["width"] == 1280  # type: ignore[index]
     style = page.evaluate("window.__citybase.map.getStyle()")
     assert "glyphs" not in style and "sprite" not in style
-    assert all(s["type"] == "geojson" and not isinstance(s["data"], str) for s in style["sources"].values())
+    sources = style["sources"]
+    assert sources["basemap"]["type"] == "vector"
+    assert sources["basemap"]["tiles"] == [f"{site.origin}/api/tiles/basemap/{{z}}/{{x}}/{{y}}.mvt"]
+    others = [s for name, s in sources.items() if name != "basemap"]
+    assert all(s["type"] == "geojson" and not isinstance(s["data"], str) for s in others)
     page.wait_for_timeout(300)  # late console messages
     assert portal.problems == []
     foreign = [u for u in portal.requests if not _local(u, site.origin)]
@@ -214,17 +218,20 @@ def test_the_page_loads_everything_from_its_own_server_without_errors(portal: Po
     assert any("/vendor/maplibre-gl/maplibre-gl.js" in u for u in portal.requests)
 
 
-def test_layers_load_by_viewport_only_when_zoomed_in(portal: Portal) -> None:
+def test_layers_come_from_basemap_vector_tiles(portal: Portal) -> None:
     portal.open()
-    at_start = [u for u in portal.requests if "/api/objects?" in u]
-    assert any("class=070101" in u and "bbox" not in u for u in at_start), "boundaries load once, whole"
-    assert not any("class=050101" in u for u in at_start), "no buildings at city zoom"
-    assert all(re.search(r"limit=(\d+)", u) and int(re.search(r"limit=(\d+)", u)[1]) <= 5000  # type: ignore[index]
-               for u in at_start)
+    tile = re.compile(r"/api/tiles/basemap/(\d+)/(\d+)/(\d+)\.mvt$")
+    at_start = [m for u in portal.requests if (m := tile.search(u))]
+    assert at_start, "the map draws the basemap tiles"
+    assert all(int(m[1]) < 14 for m in at_start), "city zoom: no building-zoom tiles"
+    assert not any("/api/objects?" in u and "class=050101" in u for u in portal.requests), "no per-viewport GeoJSON"
+    labels = [u for u in portal.requests if "/api/objects?" in u]
+    assert all("class=070101" in u and "bbox" not in u for u in labels), "only the district labels, once"
     expect(portal.page.locator("#layer-050101-note")).to_have_text("放大后显示")
     portal.view(X0 + 0.002, Y0 + 0.0015, 16)
-    buildings = [u for u in portal.requests if "class=050101" in u]
-    assert len(buildings) == 1 and "bbox=" in buildings[0]
+    zoomed = [m for u in portal.requests if (m := tile.search(u)) and int(m[1]) == 16]
+    assert zoomed, "zooming in loads z16 tiles"
+    assert not any("/api/objects?" in u and "class=050101" in u for u in portal.requests)
     expect(portal.page.locator("#layer-050101-note")).to_have_text("")
     drawn = portal.page.evaluate("window.__citybase.map.queryRenderedFeatures({layers: ['050101']}).length")
     assert drawn >= 16

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from citybase import __version__
-from citybase.cli import admin, db, demo, objects, serve
+from citybase.cli import admin, codes, db, demo, layers, objects, serve
 from citybase.cli.common import state
 
 app = typer.Typer(
@@ -49,6 +49,8 @@ app.add_typer(admin.keys_app, name="api-keys")
 app.add_typer(objects.app, name="objects")
 app.add_typer(objects.classes_app, name="classes")
 app.add_typer(objects.jobs_app, name="jobs")
+app.add_typer(codes.app, name="codes")
+app.add_typer(layers.app, name="layers")
 
 
 def main() -> None:

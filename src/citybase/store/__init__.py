@@ -9,10 +9,12 @@ from citybase.store.elements import area_m2, bbox_intersects, contains, distance
 from citybase.store.engine import Store, after_commit
 from citybase.store.migrate import current_revision, head_revision, upgrade
 from citybase.store.spatial import Neighbour, bulk_load, index_geometries, nearest, reserve_ids, upsert_add
+from citybase.store.tiles import TileLayerSpec, render_mvt, render_tile
 
 __all__ = [
     "Neighbour",
     "Store",
+    "TileLayerSpec",
     "after_commit",
     "area_m2",
     "bbox_intersects",
@@ -24,6 +26,8 @@ __all__ = [
     "index_geometries",
     "intersects",
     "nearest",
+    "render_mvt",
+    "render_tile",
     "reserve_ids",
     "schema",
     "text_match",

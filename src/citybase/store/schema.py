@@ -216,3 +216,74 @@ SPATIAL_TABLES: dict[str, str] = {"city_object": "geom"}
 TEXT_TABLES: tuple[str, ...] = ("city_object",)
 # Append-only tables (UPDATE/DELETE refused by triggers).
 APPEND_ONLY_TABLES: tuple[str, ...] = ("audit_log", "city_object_version")
+
+# --- unified codes (migration 0002) -------------------------------------------------------------------
+
+# Serials per division + class. ``next_serial`` only grows: a serial, once handed out, is never handed
+# out again, even if its object is retired.
+code_counter = Table(
+    "code_counter",
+    metadata,
+    Column("division", String(6), primary_key=True),
+    Column("class_code", String(6), primary_key=True),
+    Column("next_serial", BigInteger, nullable=False),
+)
+
+# Every code ever issued, also after its object retired.
+#
+# No foreign keys on the three tables bulk coding fills (registry, crosswalk, Beidou codes): on
+# PostgreSQL a foreign-key check costs about as much as the row it guards, and these tables take one
+# row per object (5.6 million for a city) per coding run. The references hold by construction: rows
+# are inserted only from a join with the objects they name, and objects, codes and departments are
+# never deleted (objects and codes retire).
+code_registry = Table(
+    "code_registry",
+    metadata,
+    Column("code", String(21), primary_key=True),
+    Column("object_id", Id, nullable=False),
+    Column("division", String(6), nullable=False),
+    Column("class_code", String(6), nullable=False),
+    Column("scheme", String(40), nullable=False),
+    Column("state", String(16), nullable=False),
+    _ts("issued_at"),
+    _ts("retired_at", nullable=True),
+    Index("ix_code_registry_object_id", "object_id"),
+)
+
+# Which codes a code came from and went to (merge: N -> 1, split: 1 -> N). Append-only.
+code_lineage = Table(
+    "code_lineage",
+    metadata,
+    Column("from_code", String(21), ForeignKey("code_registry.code"), primary_key=True),
+    Column("to_code", String(21), ForeignKey("code_registry.code"), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    _ts("at"),
+    Column("actor", String(100), nullable=False),
+    Index("ix_code_lineage_to_code", "to_code"),
+)
+
+# A department's own identifiers mapped to unified codes (many-to-one; unique per department).
+code_crosswalk = Table(
+    "code_crosswalk",
+    metadata,
+    Column("department_id", Integer, primary_key=True),
+    Column("legacy_id", String(100), primary_key=True),
+    Column("code", String(21), nullable=False),
+    _ts("created_at"),
+    Column("created_by", String(100), nullable=False),
+    Index("ix_code_crosswalk_code", "code"),
+)
+
+# The Beidou grid location code (GB/T 39409) of each coded object's representative point. Not indexed
+# by code: objects in a grid cell are found through the spatial index with the cell's bounds.
+object_beidou = Table(
+    "object_beidou",
+    metadata,
+    Column("object_id", Id, primary_key=True),
+    Column("code2d", String(20), nullable=False),
+    Column("code3d", String(32)),
+    Column("height_m", Float),
+    _ts("computed_at"),
+)
+
+APPEND_ONLY_TABLES = (*APPEND_ONLY_TABLES, "code_lineage")

@@ -15,9 +15,9 @@ from fastapi.staticfiles import StaticFiles
 
 from citybase import __version__
 from citybase.platform import Platform
-from citybase.web import errors
+from citybase.web import errors, ogc
 from citybase.web.middleware import Metrics, make_middleware
-from citybase.web.routes import admin, auth, classes, objects, operations, system
+from citybase.web.routes import admin, auth, classes, codes, layers, objects, operations, system, tiles
 
 DESCRIPTION = """城市数字公共基础设施基础平台 (citybase) — one shared base for every department:
 city objects with unified codes and full history, layers, standard addresses and registries.
@@ -65,7 +65,7 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["ETag", "X-Request-ID"],
         )
-    for module in (system, auth, admin, classes, operations, objects):
+    for module in (system, auth, admin, classes, operations, objects, codes, layers, ogc, tiles):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -48,6 +48,8 @@ def _now() -> datetime:
 
 _FROM_COLUMN = {"geometry": "geom"}
 R = TypeVar("R", CityObject, ObjectVersion)
+# Called inside a write transaction with the bboxes (old and new geometry) and class codes it changed.
+ChangeHook = Callable[[Connection, list[tuple[float, float, float, float]], set[str]], None]
 
 
 def _from_row(kind: type[R], m: Any, **renamed: str) -> R:
@@ -100,9 +102,15 @@ def _version_row(obj: dict[str, Any], *, change: str, actor: Actor, at: datetime
 
 
 class ObjectService:
-    def __init__(self, store: Store, classes: ClassRegistry) -> None:
+    def __init__(self, store: Store, classes: ClassRegistry, on_change: ChangeHook | None = None) -> None:
         self.store = store
         self.classes = classes
+        self.on_change = on_change  # told (in the write transaction) the bboxes and classes a write touched
+
+    def _changed(self, conn: Connection, geoms: Sequence[BaseGeometry | None], class_codes: set[str]) -> None:
+        if self.on_change is not None:
+            boxes = [tuple(g.bounds) for g in geoms if g is not None and not g.is_empty]
+            self.on_change(conn, boxes, class_codes)
 
     # --- validation ----------------------------------------------------------------------------
     def check(
@@ -186,6 +194,7 @@ class ObjectService:
             )
             index_geometries(conn, city_object, [(row["id"], row["geom"])])
             record_audit(conn, actor, "object.create", "city_object", str(row["id"]))
+            self._changed(conn, [row["geom"]], {row["class_code"]})
         return self.get(row["id"])
 
     def create_many(self, actor: Actor, news: Sequence[NewObject], *, validate: bool = True) -> list[int]:
@@ -215,6 +224,7 @@ class ObjectService:
         now = _now()
         bulk_load(conn, city_object_version, [_version_row(r, change="create", actor=actor, at=now) for r in rows])
         record_audit(conn, actor, "object.bulk_create", "city_object", None, detail={"count": len(rows)})
+        self._changed(conn, [r["geom"] for r in rows], {r["class_code"] for r in rows})
         return ids
 
     def _fast_row(self, actor: Actor, new: NewObject) -> dict[str, Any]:
@@ -288,6 +298,7 @@ class ObjectService:
             row |= values
             conn.execute(city_object_version.insert().values(**_version_row(row, change=change, actor=actor, at=now)))
             index_geometries(conn, city_object, [(object_id, row["geom"])])
+            self._changed(conn, [current["geom"], row["geom"]], {row["class_code"]})
             record_audit(
                 conn,
                 actor,

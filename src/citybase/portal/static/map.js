@@ -1,12 +1,18 @@
-// The map: a style with no external source, filled with GeoJSON from /api/objects, one source per class.
+// The map: a style with no external source; the platform's own `basemap` vector tiles (one MVT layer per class).
 /* global maplibregl */
-import { api } from "./api.js";
+import { api, session } from "./api.js";
 
 export const START = { center: [112.14, 32.04], zoom: 12 }; // 襄城区 / 樊城区
 export const LIMIT = 5000; // most features one request asks for
 const BOUNDARY_MINZOOM = 0;
+// Relative to this server, so the portal works offline; tiles above z16 are drawn from z16 tiles (overzoom).
+export const TILES = `${location.origin}/api/tiles/basemap/{z}/{x}/{y}.mvt`;
+const TILE_MAXZOOM = 16;
+// Extrusion height: height_m, else floors × floor height (3 m by default), else 10 m.
+const HEIGHT = ["case", ["has", "height_m"], ["get", "height_m"],
+  ["has", "floors"], ["*", ["get", "floors"], ["coalesce", ["get", "floor_height_m"], 3]], 10];
 
-// One entry per class, bottom to top. `load`: "once" at start, or "view" for the map's viewport above `minzoom`.
+// One entry per class, bottom to top: a layer of the basemap tiles, drawn from `minzoom` (the tileset's own).
 export const LAYERS = [
   { code: "090101", group: "base", kind: "fill", color: "#aed2ea", outline: "#8dbbd9", load: "once" },
   { code: "040201", group: "base", kind: "fill", color: "#cde6bd", outline: "#b2d49e", load: "view", minzoom: 11 },
@@ -37,7 +43,7 @@ const BUILDING_USE = ["match", ["get", "use"], "住宅", "#e3d6c8", "商业", "#
 
 /** Style layers of one class; ids start with the class code so a click knows the class. */
 function styleLayers(def) {
-  const base = { source: def.code, minzoom: def.minzoom ?? BOUNDARY_MINZOOM };
+  const base = { source: "basemap", "source-layer": def.code, minzoom: def.minzoom ?? BOUNDARY_MINZOOM };
   const id = def.code;
   switch (def.kind) {
     case "fill":
@@ -47,7 +53,7 @@ function styleLayers(def) {
         { ...base, id, type: "fill", paint: { "fill-color": BUILDING_USE, "fill-outline-color": def.outline } },
         { ...base, id: `${id}-3d`, type: "fill-extrusion", layout: { visibility: "none" },
           paint: { "fill-extrusion-color": ["case", ["boolean", ["feature-state", "selected"], false], "#f08c4a",
-            BUILDING_USE], "fill-extrusion-height": ["get", "height"],
+            BUILDING_USE], "fill-extrusion-height": HEIGHT,
             "fill-extrusion-opacity": 0.9 } },
       ];
     case "road":
@@ -81,18 +87,6 @@ const SELECTION_LAYERS = [
 const EMPTY = { type: "FeatureCollection", features: [] };
 const WORLD = [-180, -90, 180, 90];
 
-/** Only what the map needs, flat: nested objects in feature properties are not usable by style expressions. */
-function flatten(fc) {
-  const features = fc.features.filter((f) => f.geometry).map((f) => {
-    const p = f.properties || {};
-    const a = p.attributes || {};
-    const height = Number(a.height_m) || (Number(a.floors) || 0) * 3 || 10;
-    return { type: "Feature", id: f.id, geometry: f.geometry,
-      properties: { id: f.id, name: p.name, class_code: p.class_code, road_class: a.road_class, use: a.use, height } };
-  });
-  return { type: "FeatureCollection", features };
-}
-
 /** [minx, miny, maxx, maxy] of any GeoJSON geometry. */
 export function geometryBounds(geometry) {
   const box = [Infinity, Infinity, -Infinity, -Infinity];
@@ -107,9 +101,6 @@ export function geometryBounds(geometry) {
   return box;
 }
 
-const contains = (outer, inner) => outer && outer[0] <= inner[0] && outer[1] <= inner[1] &&
-  outer[2] >= inner[2] && outer[3] >= inner[3];
-
 export class CityMap extends EventTarget {
   constructor(container, { attribution }) {
     super();
@@ -122,6 +113,9 @@ export class CityMap extends EventTarget {
     this.labels = [];
     this.map = new maplibregl.Map({
       container, ...START, maxPitch: 70, attributionControl: false,
+      // Tiles are API calls: send the login (when there is one) like every other request.
+      transformRequest: (url) => (url.startsWith(`${location.origin}/api/`) && session.token()
+        ? { url, headers: { Authorization: `Bearer ${session.token()}` } } : { url }),
       // A softer light than the default keeps extruded buildings bright.
       style: { version: 8, sources: {}, light: { anchor: "viewport", intensity: 0.3 },
         layers: [{ id: "background", type: "background", paint: { "background-color": "#f4f2ee" } }] },
@@ -133,8 +127,8 @@ export class CityMap extends EventTarget {
   }
 
   #setUp() {
+    this.map.addSource("basemap", { type: "vector", tiles: [TILES], minzoom: 0, maxzoom: TILE_MAXZOOM });
     for (const def of LAYERS) {
-      this.map.addSource(def.code, { type: "geojson", data: EMPTY });
       for (const layer of styleLayers(def)) this.map.addLayer(layer);
     }
     this.map.addSource("selection", { type: "geojson", data: EMPTY });
@@ -155,55 +149,29 @@ export class CityMap extends EventTarget {
     this.dispatchEvent(new Event("layers"));
   }
 
-  /** Load what the view needs: boundaries once, other layers for the viewport when zoomed in enough. */
+  /** The tiles follow the view by themselves; only the district labels are fetched, once. */
   refresh() {
-    const zoom = this.map.getZoom();
-    const view = this.#viewBox(0);
-    for (const def of LAYERS) {
-      const st = this.state.get(def.code);
-      if (!st.visible || st.loading) continue;
-      if (def.load === "once") {
-        if (!st.box) this.#load(def, null);
-      } else if (zoom >= def.minzoom && (!contains(st.box, view) || (st.truncated && zoom - st.zoom >= 0.5))) {
-        // A cut-off answer is asked again once zoomed in further: a smaller box may then fit in LIMIT.
-        this.#load(def, this.#viewBox(0.25));
-      }
-    }
+    const st = this.state.get("070101");
+    if (st.visible && !st.box && !st.loading) this.#loadLabels();
     this.#changed();
   }
 
-  /** The bounds of the view, grown by `pad` of its size on each side so short pans need no new request. */
-  #viewBox(pad) {
-    const b = this.map.getBounds();
-    const dx = (b.getEast() - b.getWest()) * pad;
-    const dy = (b.getNorth() - b.getSouth()) * pad;
-    return [b.getWest() - dx, b.getSouth() - dy, b.getEast() + dx, b.getNorth() + dy].map((v) => +v.toFixed(6));
-  }
-
-  /** Fetch one class, in `bbox` or (null) everywhere, and replace its source's data. */
-  async #load(def, bbox) {
-    const st = this.state.get(def.code);
-    const zoom = this.map.getZoom();
+  /** District names as HTML labels (no glyphs are shipped): the districts' GeoJSON, once. */
+  async #loadLabels() {
+    const st = this.state.get("070101");
     st.loading = true;
     this.pending += 1;
-    let loaded = false;
     try {
-      const fc = await api.features({ class: def.code, bbox: bbox?.join(","), limit: LIMIT });
-      this.map.getSource(def.code).setData(flatten(fc));
-      st.truncated = (fc.links || []).some((l) => l.rel === "next");
-      st.box = bbox || WORLD;
-      st.zoom = zoom;
-      if (def.code === "070101") this.#placeLabels(fc);
-      loaded = true;
+      const fc = await api.features({ class: "070101", limit: LIMIT });
+      st.box = WORLD;
+      this.#placeLabels(fc);
     } catch (err) {
       this.dispatchEvent(new CustomEvent("error", { detail: err }));
     } finally {
       st.loading = false;
       this.pending -= 1;
     }
-    // The view may have moved on while this request ran (not after a failure: no retry loop).
-    if (loaded && def.load === "view") this.refresh();
-    else this.#changed();
+    this.#changed();
   }
 
   /** HTML labels for district names: no glyphs are shipped, so no text layers. */
@@ -246,7 +214,7 @@ export class CityMap extends EventTarget {
   /** Whether a class is drawn at the current zoom (the panel greys out those that need zooming in). */
   inRange(code) {
     const def = this.defs.get(code);
-    return def.load === "once" || this.map.getZoom() >= def.minzoom;
+    return this.map.getZoom() >= (def.minzoom ?? BOUNDARY_MINZOOM);
   }
 
   #click(point) {
@@ -262,7 +230,8 @@ export class CityMap extends EventTarget {
     this.map.getSource("selection").setData(data);
     // An extruded building would hide a ground outline: colour the building itself too.
     if (this.selected) this.map.setFeatureState(this.selected, { selected: false });
-    this.selected = obj && this.defs.has(obj.class_code) ? { source: obj.class_code, id: obj.id } : null;
+    this.selected = obj && this.defs.has(obj.class_code)
+      ? { source: "basemap", sourceLayer: obj.class_code, id: obj.id } : null;
     if (this.selected) this.map.setFeatureState(this.selected, { selected: true });
   }
 

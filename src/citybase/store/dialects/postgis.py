@@ -155,3 +155,28 @@ def nearest_candidates(conn: Connection, table: Table, point: BaseGeometry, k: i
     sub = q.subquery()
     radius = conn.execute(select(func.max(sub.c.d))).scalar()
     return float(radius or 0.0) + 1e-9
+
+
+# --- counters and staged rows (store.counters) ---------------------------------------------------
+
+
+def allocate_serials(conn: Connection, table: Table, key: dict[str, Any], column: str, count: int) -> int:
+    """Upsert that adds ``count`` to the counter; the row lock queues concurrent allocators."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    stmt = insert(table).values(**key, **{column: 1 + count})
+    stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={column: table.c[column] + count})
+    after = conn.execute(stmt.returning(table.c[column])).scalar_one()
+    return int(after) - count
+
+
+def load_rows(conn: Connection, table: Table, rows: Iterable[Sequence[Any]]) -> None:
+    """COPY plain tuples into a (temporary) table, then ANALYZE it so joins against it plan well."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    names = ", ".join(c.name for c in table.columns)
+    with raw.cursor() as cur:
+        with cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(f"ANALYZE {table.name}")

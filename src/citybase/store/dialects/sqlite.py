@@ -260,3 +260,23 @@ def nearest_candidates(conn: Connection, table: Table, point: BaseGeometry, k: i
         if conn.execute(q).scalar_one() >= k or radius > 60:
             return radius
         radius *= 4
+
+
+# --- counters and staged rows (store.counters) ---------------------------------------------------
+
+
+def allocate_serials(conn: Connection, table: Table, key: dict[str, Any], column: str, count: int) -> int:
+    """Upsert that adds ``count`` to the counter (the writer already holds the database write lock)."""
+    from sqlalchemy.dialects.sqlite import insert
+
+    stmt = insert(table).values(**key, **{column: 1 + count})
+    stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={column: table.c[column] + count})
+    after = conn.execute(stmt.returning(table.c[column])).scalar_one()
+    return int(after) - count
+
+
+def load_rows(conn: Connection, table: Table, rows: Iterable[Sequence[Any]]) -> None:
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    marks = ", ".join("?" for _ in table.columns)
+    raw.executemany(f"INSERT INTO {table.name} VALUES ({marks})", rows)

@@ -1,0 +1,98 @@
+"""Benchmark: address parses per second per core, beside cpca on the same inputs in the same run.
+
+Run:
+    .venv/bin/python bench/bench_address_parse.py                       # dev texts of the labelled corpus
+    .venv/bin/python bench/bench_address_parse.py --input cpca --json /tmp/addr.json
+
+Inputs: the raw texts of ``naacl2019_dev.txt`` (``--input dev``, 2,985 addresses) or the
+``原始地址`` column of ``cpca_company_addresses.csv`` (``--input cpca``, 18,367 messy addresses), from
+``../shared/data/address/``. Each parser runs ``--rounds`` passes over all inputs after one warm-up
+pass (model and gazetteer loaded, so load time is not counted). Throughput is reported two ways:
+per CPU second of this process (``time.process_time``: the figure per core, robust when the machine is
+shared) and per wall-clock second. cpca (``pip install cpca``) is measured with ``cpca.transform`` on
+the same list, in chunks of 1,000 (its normal batch use), if it is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from citybase.domains.addresses import parse  # noqa: E402
+from citybase.domains.addresses.corpus import read_bio  # noqa: E402
+
+
+def load(which: str, corpus: str) -> list[str]:
+    if which == "dev":
+        return [ex.text for ex in read_bio(os.path.join(corpus, "naacl2019_dev.txt"))]
+    with open(os.path.join(corpus, "cpca_company_addresses.csv"), encoding="utf-8") as fh:
+        return [row["原始地址"] for row in csv.DictReader(fh) if row["原始地址"].strip()]
+
+
+def timed(fn, rounds: int) -> tuple[float, float]:
+    fn()  # warm-up
+    c0, w0 = time.process_time(), time.perf_counter()
+    for _ in range(rounds):
+        fn()
+    return time.process_time() - c0, time.perf_counter() - w0
+
+
+def ours(texts: list[str]) -> None:
+    for t in texts:
+        try:
+            parse(t)
+        except Exception:
+            continue
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--input", choices=("dev", "cpca"), default="dev")
+    ap.add_argument("--corpus", default=str(ROOT.parent / "shared" / "data" / "address"))
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--json", default="")
+    args = ap.parse_args()
+    texts = load(args.input, args.corpus)
+    n = len(texts) * args.rounds
+    cpu, wall = timed(lambda: ours(texts), args.rounds)
+    result = {"input": args.input, "addresses": len(texts), "rounds": args.rounds,
+              "citybase": {"per_cpu_s": n / cpu, "per_wall_s": n / wall},
+              "python": platform.python_version(), "machine": platform.machine()}
+    try:
+        import cpca  # type: ignore[import-not-found]
+    except ImportError:
+        cpca = None
+    if cpca is not None:
+        import warnings
+
+        def theirs() -> None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for i in range(0, len(texts), 1000):
+                    cpca.transform(texts[i:i + 1000])
+
+        c_cpu, c_wall = timed(theirs, args.rounds)
+        result["cpca"] = {"per_cpu_s": n / c_cpu, "per_wall_s": n / c_wall,
+                          "version": getattr(cpca, "__version__", "?")}
+        result["ratio_citybase_over_cpca"] = (n / cpu) / (n / c_cpu)
+    print(f"| parser | parses/s per CPU second | parses/s wall | inputs ({args.input}) |")
+    print("|---|---:|---:|---:|")
+    print(f"| citybase | {n / cpu:,.0f} | {n / wall:,.0f} | {len(texts)} × {args.rounds} |")
+    if "cpca" in result:
+        print(f"| cpca | {result['cpca']['per_cpu_s']:,.0f} | {result['cpca']['per_wall_s']:,.0f} | same |")
+        print(f"\nratio citybase / cpca (CPU): {result['ratio_citybase_over_cpca']:.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

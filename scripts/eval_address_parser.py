@@ -1,0 +1,49 @@
+"""Element-level (chunk) precision/recall/F1 of the address parser on a labelled split.
+
+    .venv/bin/python scripts/eval_address_parser.py [--split dev] [--corpus ../shared/data/address]
+
+Runs the whole parser (``citybase.domains.addresses.parse``: folding, tagger, rules) on the raw text of
+each address and compares its element spans with the gold ones: a hit needs the exact span (start, end)
+and the label, as in the CoNLL chunk F1. Prints a Markdown table per label and overall.
+Tune on train only; dev is for reporting, and the test split is withheld for others' evaluation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from citybase.domains.addresses import parse  # noqa: E402
+from citybase.domains.addresses.corpus import Score, read_bio  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--corpus", default=str(ROOT.parent / "shared" / "data" / "address"))
+    ap.add_argument("--split", default="dev", choices=("train", "dev", "test"))
+    ap.add_argument("--errors", type=int, default=0, help="print this many mis-parsed addresses")
+    args = ap.parse_args()
+    examples = read_bio(os.path.join(args.corpus, f"naacl2019_{args.split}.txt"))
+    score, shown = Score(), 0
+    t0 = time.perf_counter()
+    for ex in examples:
+        pred = [(e.start, e.end, e.label) for e in parse(ex.text).elements]
+        score.add(ex.spans, pred)
+        if shown < args.errors and set(pred) != set(ex.spans):
+            shown += 1
+            print(ex.text)
+            print("  gold:", [(ex.text[s:e], lab) for s, e, lab in ex.spans])
+            print("  pred:", [(ex.text[s:e], lab) for s, e, lab in pred])
+    dt = time.perf_counter() - t0
+    print(f"{args.split}: {len(examples)} addresses, {len(examples) / dt:,.0f} parses/s (one core, incl. scoring)\n")
+    print(score.table())
+
+
+if __name__ == "__main__":
+    main()

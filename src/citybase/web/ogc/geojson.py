@@ -1,0 +1,60 @@
+"""City objects as OGC API features (GeoJSON), in the CRS the caller asked for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import shapely
+from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
+
+from citybase.domains.objects import CityObject
+from citybase.kernel.crs import transform_geometry
+from citybase.web.ogc.common import GEOJSON, HTML, SUPPORTED_CRS, link
+from citybase.web.serialize import iso
+
+
+def output_geometry(geom: BaseGeometry | None, crs_uri: str) -> dict[str, Any] | None:
+    """Stored CGCS2000 lon/lat -> the response CRS, in that CRS's authority axis order."""
+    if geom is None:
+        return None
+    name = SUPPORTED_CRS[crs_uri]
+    if name == "EPSG:3857":
+        geom = transform_geometry(geom, "EPSG:4490", "EPSG:3857")
+    elif name == "EPSG:4490":  # EPSG:4490 is latitude first
+        geom = shapely.transform(geom, lambda c: c[:, ::-1])
+    return dict(mapping(geom))
+
+
+def properties(obj: CityObject) -> dict[str, Any]:
+    """Flat properties (GIS clients read flat columns): the object's fields, then its class attributes."""
+    fixed = {
+        "name": obj.name,
+        "code": obj.code,
+        "class_code": obj.class_code,
+        "state": obj.state,
+        "department_id": obj.department_id,
+        "parent_id": obj.parent_id,
+        "valid_from": iso(obj.valid_from),
+        "valid_to": iso(obj.valid_to),
+        "version": obj.version,
+        "updated_at": iso(obj.updated_at),
+    }
+    return {**{k: v for k, v in obj.attributes.items() if k not in fixed}, **fixed}
+
+
+def feature(obj: CityObject, crs_uri: str, items_url: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": "Feature",
+        "id": obj.id,
+        "geometry": output_geometry(obj.geometry, crs_uri),
+        "properties": properties(obj),
+    }
+    if items_url is not None:
+        href = f"{items_url}/{obj.id}"
+        out["links"] = [
+            link(f"{href}?f=json", "self", GEOJSON, "this feature"),
+            link(f"{href}?f=html", "alternate", HTML, "this feature as HTML"),
+            link(items_url.rsplit("/items", 1)[0] + "?f=json", "collection", "application/json", "the collection"),
+        ]
+    return out

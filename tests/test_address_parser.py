@@ -1,0 +1,244 @@
+"""The Chinese address parser: elements, tree levels, normalisation, bad input. Hand-written cases only."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pytest
+
+from citybase.domains.addresses import (
+    MAX_LENGTH,
+    TREE_LEVELS,
+    ParsedAddress,
+    canonical,
+    cn_to_int,
+    fold,
+    numerals_to_digits,
+    parse,
+    parse_many,
+)
+from citybase.domains.addresses import model as address_model
+from citybase.domains.addresses.gazetteer import gazetteer
+from citybase.kernel.errors import InvalidInputError
+
+XY = "湖北省襄阳市樊城区人民路12号阳光小区3栋2单元502室"
+
+
+def pairs(p: ParsedAddress) -> list[tuple[str, str]]:
+    return [(e.label, e.text) for e in p.elements]
+
+
+# ---------------------------------------------------------------- Xiangyang addresses
+
+
+def test_full_xiangyang_address() -> None:
+    p = parse(XY)
+    assert pairs(p) == [("prov", "湖北省"), ("city", "襄阳市"), ("district", "樊城区"), ("road", "人民路"),
+                        ("roadno", "12号"), ("poi", "阳光小区"), ("houseno", "3栋"), ("cellno", "2单元"),
+                        ("roomno", "502室")]
+    assert p.levels == {"province": "湖北省", "city": "襄阳市", "district": "樊城区", "road": "人民路",
+                        "door_number": "12号", "compound": "阳光小区", "building": "3栋", "unit": "2单元",
+                        "room": "502室"}
+    assert p.inferred == ()
+    assert list(p.levels) == [k for k in TREE_LEVELS if k in p.levels]
+    assert p.standard == XY
+    for e in p.elements:  # spans are offsets into the input
+        assert XY[e.start:e.end] == e.text
+
+
+def test_missing_province_and_city_are_inferred() -> None:
+    p = parse("襄城区檀溪路")
+    assert pairs(p) == [("district", "襄城区"), ("road", "檀溪路")]
+    assert p.levels["province"] == "湖北省"
+    assert p.levels["city"] == "襄阳市"
+    assert set(p.inferred) == {"province", "city"}
+
+
+def test_phone_number_and_name_mixed_in() -> None:
+    p = parse("樊城区人民路12号阳光小区3栋2单元502室 张伟 13812345678")
+    assert ("redundant", "13812345678") in pairs(p)
+    assert ("person", "张伟") in pairs(p)
+    assert p.levels["room"] == "502室"
+    q = parse("收件人：李娜 电话：0710-3456789 襄阳市襄州区航空路8号")
+    assert ("person", "李娜") in pairs(q)
+    assert ("redundant", "0710-3456789") in pairs(q)
+    assert q.levels["district"] == "襄州区"
+    assert q.levels["road"] == "航空路"
+    assert "door_number" in q.levels
+
+
+def test_town_community_and_group() -> None:
+    p = parse("湖北省襄阳市襄州区张家集镇八里岗村5组")
+    labels = dict((e.label, e.text) for e in p.elements)
+    assert labels["district"] == "襄州区"
+    assert labels["town"] == "张家集镇"
+    assert labels["community"] == "八里岗村"
+    assert p.levels["town"] == "张家集镇"
+
+
+def test_street_office_and_community() -> None:
+    p = parse("襄阳市襄城区真武山街道檀溪社区檀溪路55号")
+    labels = dict((e.label, e.text) for e in p.elements)
+    assert labels["town"] == "真武山街道"
+    assert labels["community"] == "檀溪社区"
+    assert labels["road"] == "檀溪路"
+    assert labels["roadno"] == "55号"
+
+
+# ---------------------------------------------------------------- other element kinds
+
+
+def test_floor_poi_person() -> None:
+    p = parse("浙江省杭州市西湖区文三路90号东部软件园科技大厦5层某某科技有限公司")
+    labels = dict((e.label, e.text) for e in p.elements)
+    assert labels["road"] == "文三路"
+    assert labels["roadno"] == "90号"
+    assert labels["floorno"] == "5层"
+    assert labels["person"].endswith("有限公司")
+    assert p.levels["floor"] == "5层"
+
+
+def test_devzone() -> None:
+    p = parse("湖北省襄阳市高新技术产业开发区长虹路18号")
+    labels = [e.label for e in p.elements]
+    assert "devzone" in labels
+    assert p.get("road") is not None and p.get("road").text == "长虹路"  # type: ignore[union-attr]
+
+
+def test_dash_numbers_after_compound() -> None:
+    p = parse("樊城区人民路阳光小区12-3-1001")
+    labels = dict((e.label, e.value) for e in p.elements)
+    assert labels["houseno"] == "12栋"
+    assert labels["cellno"] == "3单元"
+    assert labels["roomno"] == "1001室"
+    assert ("redundant", "-") in pairs(p)
+
+
+def test_assist_word() -> None:
+    p = parse("襄阳市樊城区人民路沃尔玛超市门口")
+    assert ("assist", "门口") in pairs(p)
+
+
+def test_subroad() -> None:
+    p = parse("杭州市余杭区文一西路与良睦路交叉口")
+    assert p.get("road") is not None
+
+
+def test_repeated_division_is_redundant() -> None:
+    p = parse("浙江省杭州市余杭区杭州市余杭区五常街道文一西路969号")
+    assert p.levels["city"] == "杭州市"
+    assert p.levels["town"] == "五常街道"
+    assert [e.label for e in p.elements].count("city") <= 1 or p.all("city")[1].level is None
+
+
+# ---------------------------------------------------------------- normalisation
+
+
+def test_chinese_numerals() -> None:
+    assert cn_to_int("十二") == 12
+    assert cn_to_int("二〇二") == 202
+    assert cn_to_int("一百零五") == 105
+    assert cn_to_int("十") == 10
+    assert cn_to_int("两千") == 2000
+    assert cn_to_int("路") is None
+    assert numerals_to_digits("三号楼") == "3号楼"
+    assert numerals_to_digits("十二层") == "12层"
+
+
+@pytest.mark.parametrize(("kind", "text", "value"), [
+    ("houseno", "三号楼", "3栋"), ("houseno", "3幢", "3栋"), ("houseno", "B座", "B栋"), ("houseno", "5栋", "5栋"),
+    ("cellno", "二单元", "2单元"), ("cellno", "2门", "2单元"), ("floorno", "十二层", "12层"),
+    ("floorno", "3楼", "3层"), ("roomno", "二〇二", "202室"), ("roomno", "502户", "502室"),
+    ("roomno", "1203房", "1203室"), ("roadno", "１２号", "12号"), ("road", "江场三路", "江场三路"),
+])
+def test_canonical_values(kind: str, text: str, value: str) -> None:
+    assert canonical(kind, text) == value
+
+
+def test_numerals_in_parse_but_not_in_names() -> None:
+    p = parse("樊城区人民路12号阳光小区三号楼二单元十二层五〇二室")
+    assert p.levels["building"] == "3栋"
+    assert p.levels["unit"] == "2单元"
+    assert p.levels["floor"] == "12层"
+    assert p.levels["room"] == "502室"
+    q = parse("上海市静安区江场三路238号")
+    assert q.levels["road"] == "江场三路"  # 三 in a road name stays
+
+
+def test_full_width_and_traditional() -> None:
+    assert fold("ＡＢ１２３－４") == "AB123-4"
+    assert fold("襄陽市樊城區") == "襄阳市樊城区"
+    assert len(fold("湖北省\u3000襄陽市")) == len("湖北省\u3000襄陽市")
+    p = parse("湖北省襄陽市樊城區人民路１２號陽光小區３棟２單元５０２室")
+    assert p.levels["city"] == "襄阳市"
+    assert p.levels["district"] == "樊城区"
+    assert p.levels["door_number"] == "12号"
+    assert p.levels["building"] == "3栋"
+    assert p.levels["room"] == "502室"
+    assert p.get("city").text == "襄陽市"  # type: ignore[union-attr]  # spans keep the input
+
+
+def test_whitespace_punctuation_and_controls() -> None:
+    p = parse("  湖北省 襄阳市\t樊城区，人民路12号\x00阳光小区  ")
+    assert p.levels["city"] == "襄阳市"
+    assert p.levels["road"] == "人民路"
+    assert p.levels["compound"] == "阳光小区"
+
+
+def test_short_division_names_are_completed() -> None:
+    assert gazetteer().complete("prov", "浙江") == "浙江省"
+    p = parse("湖北襄阳樊城区人民路12号")
+    assert p.levels.get("province") == "湖北省"
+    assert p.levels.get("city") == "襄阳市"
+
+
+def test_mixed_scripts() -> None:
+    p = parse("襄阳市樊城区Wanda Plaza万达广场B座1203")
+    assert p.levels["district"] == "樊城区"
+    assert any(e.label in ("poi", "houseno", "roomno") for e in p.elements)
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "\x00\x01", "hello world", "!!!"])
+def test_bad_input(bad: str) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        parse(bad)
+    assert info.value.issues[0].field == "text"
+
+
+def test_too_long_and_not_text() -> None:
+    with pytest.raises(InvalidInputError) as info:
+        parse("湖" * (MAX_LENGTH + 1))
+    assert info.value.issues[0].field == "text"
+    with pytest.raises(InvalidInputError):
+        parse(None)  # type: ignore[arg-type]
+    assert parse("路" * MAX_LENGTH).elements is not None
+
+
+def test_batch_never_stops_on_a_bad_row() -> None:
+    out = parse_many([XY, "", "襄城区檀溪路"])
+    assert isinstance(out[0], ParsedAddress)
+    assert isinstance(out[1], InvalidInputError)
+    assert isinstance(out[2], ParsedAddress)
+
+
+# ---------------------------------------------------------------- model and speed
+
+
+def test_model_loads_offline_from_package_data() -> None:
+    data = resources.files("citybase.domains.addresses").joinpath("data")
+    assert data.joinpath(address_model.MODEL_FILE).is_file()
+    assert data.joinpath("gazetteer.tsv.gz").is_file()
+    with resources.as_file(data.joinpath(address_model.MODEL_FILE)) as path:
+        assert path.stat().st_size < 5_000_000
+    assert address_model.tagger() is not None
+    assert set(address_model.tagger().labels()) >= {"B-road", "B-town", "B-poi"}
+
+
+def test_thousand_parses_run() -> None:
+    texts = [f"湖北省襄阳市樊城区人民路{i}号阳光小区{i % 9 + 1}栋{i % 3 + 1}单元{i % 30 + 101}室" for i in range(1000)]
+    out = [parse(t) for t in texts]
+    assert all(p.levels.get("road") == "人民路" for p in out)
+    assert sum(p.levels.get("door_number") == f"{i}号" for i, p in enumerate(out)) >= 990
