@@ -150,6 +150,8 @@ def without_indexes(store: Store) -> list[str]:
 
 
 def restore_indexes(store: Store, statements: list[str]) -> float:
+    if not statements:
+        return 0.0
     t0 = time.perf_counter()
     with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("SET maintenance_work_mem = '512MB'")
