@@ -108,6 +108,7 @@ def test_tiny_city_is_complete_valid_and_built_once(platform: Platform) -> None:
 
     _check_divisions(rows)
     _check_accounts(platform)
+    _check_codes(platform, rows)
     with pytest.raises(ConflictError):
         build_demo(platform, "tiny")
     assert len(_objects(platform)) == len(rows)
@@ -126,6 +127,20 @@ def _check_divisions(rows: list[dict[str, Any]]) -> None:
     by_id = {r["id"]: r for r in rows}
     for r in lower:  # a division's code extends its parent's code
         assert r["attributes"]["division_code"].startswith(by_id[r["parent_id"]]["attributes"]["division_code"])
+
+
+def _check_codes(platform: Platform, rows: list[dict[str, Any]]) -> None:
+    """Every demo object carries a valid, distinct code of its class, and the codes resolve."""
+    codes = [r["code"] for r in rows]
+    assert None not in codes and len(set(codes)) == len(codes)
+    districts = {r["attributes"]["division_code"] for r in rows if r["class_code"] == "070101"}
+    for r in rows:
+        parsed = platform.codes.validate(r["code"])
+        assert parsed.class_code == r["class_code"] and parsed.division in districts, r["code"]
+    for r in rows[:: max(1, len(rows) // 25)]:  # a spread sample through the resolver
+        card = platform.codes.resolve(r["code"])
+        assert (card.object_id, card.name, card.code_state) == (r["id"], r["name"], "active")
+        assert card.beidou is not None  # rooms and units are placed where their building is
 
 
 def _check_accounts(platform: Platform) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 import shapely
 from pyproj import Geod
 from shapely.geometry import LineString, Point, box
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from citybase.domains.objects import ObjectQuery
 from citybase.kernel.geo import BBox
 from citybase.platform import Platform
 from citybase.store import (
@@ -51,6 +53,34 @@ def test_bbox_query_uses_the_spatial_index(store: Store, grid: dict[str, int]) -
     x, y = ORIGIN
     got = _ids(store, bbox_intersects(city_object.c.geom, BBox(x - 1e-4, y - 1e-4, x + 0.0011, y + 1e-4)))
     assert got == {grid["lamp00"], grid["lamp10"]}
+
+
+def test_a_page_of_a_small_window_is_planned_on_the_spatial_index(
+    platform: Platform, store: Store, grid: dict[str, int]
+) -> None:
+    """The search reads the R*Tree / GiST index, not the whole table in id order (a city-scale trap)."""
+    x, y = ORIGIN
+    statements: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if "FROM city_object" in statement and "LIMIT" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        page = platform.objects.search(ObjectQuery(bbox=BBox(x - 1e-4, y - 1e-4, x + 0.0011, y + 1e-4)))
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+    assert {o.id for o in page.items} == {grid["lamp00"], grid["lamp10"]}
+    (statement, parameters), *_ = statements
+    with store.engine.connect() as conn:
+        if store.name == "sqlite":
+            plan = " | ".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+            assert "city_object_rtree VIRTUAL TABLE INDEX" in plan and "SCAN city_object " not in plan + " ", plan
+        else:
+            conn.exec_driver_sql("SET enable_seqscan = off")  # a tiny table: make the planner pick an index
+            plan = " | ".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
+            assert "ix_city_object_geom_gist" in plan and "pk_city_object" not in plan, plan
 
 
 def test_intersects_within_contains_are_exact(store: Store, grid: dict[str, int]) -> None:

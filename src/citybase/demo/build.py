@@ -24,6 +24,7 @@ from citybase.demo.records import DEPARTMENTS, Bundle, Record
 from citybase.demo.rural import village
 from citybase.demo.writer import Writer
 from citybase.domains.access import SYSTEM
+from citybase.domains.codes import Selection
 from citybase.kernel.errors import ConflictError, NotFoundError
 from citybase.store.schema import platform_meta
 
@@ -128,11 +129,14 @@ def build_demo(platform: Any, scale: str, progress: Progress | None = None, *, s
     _build_urban(writer, geo, prof, community_ids, water, seed, tell)
     _build_villages(writer, geo, prof, community_ids, water, seed, tell)
 
-    def finish(conn: Connection) -> None:
-        _finish(conn, scale, seed, dict(sorted(writer.counts.items())), time.perf_counter() - started)
-
-    writer.flush(finish)
-    return DemoReport(scale, seed, dict(sorted(writer.counts.items())), time.perf_counter() - started)
+    writer.flush()
+    # Every demo object gets its unified and Beidou code, as the city's own objects would on entry.
+    # Coding is a resumable bulk run over the uncoded objects; the "built" marker comes only after it.
+    platform.codes.run_bulk(Selection(), actor_name="demo", progress=lambda done, total: tell("codes", done, total))
+    counts = dict(sorted(writer.counts.items()))
+    with platform.store.write() as conn:
+        _finish(conn, scale, seed, counts, time.perf_counter() - started)
+    return DemoReport(scale, seed, counts, time.perf_counter() - started)
 
 
 def _write_divisions(writer: Writer, geo: Geography) -> dict[str, int]:

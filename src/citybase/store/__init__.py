@@ -5,7 +5,16 @@ and the multi-statement operations of :mod:`citybase.store.spatial`.
 """
 
 from citybase.store import schema
-from citybase.store.elements import area_m2, bbox_intersects, contains, distance_m, intersects, text_match, within
+from citybase.store.elements import (
+    area_m2,
+    bbox_intersects,
+    contains,
+    distance_m,
+    intersects,
+    text_match,
+    window_order,
+    within,
+)
 from citybase.store.engine import Store, after_commit
 from citybase.store.migrate import current_revision, head_revision, upgrade
 from citybase.store.spatial import Neighbour, bulk_load, index_geometries, nearest, reserve_ids, upsert_add
@@ -33,5 +42,6 @@ __all__ = [
     "text_match",
     "upgrade",
     "upsert_add",
+    "window_order",
     "within",
 ]

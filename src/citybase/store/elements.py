@@ -44,6 +44,7 @@ class SpatialPredicate(ColumnElement[bool]):
 
     type = Boolean()
     inherit_cache = False
+    _is_implicitly_boolean = True  # a WHERE clause as is; never "(predicate) = 1", which defeats the R*Tree
 
     def __init__(self, op: str, column: Any, geometry: BaseGeometry) -> None:
         self.operation = op
@@ -77,6 +78,7 @@ class TextMatch(ColumnElement[bool]):
 
     type = Boolean()
     inherit_cache = False
+    _is_implicitly_boolean = True  # as above: keep the FTS5 / trigram index usable
 
     def __init__(self, column: Any, text: str) -> None:
         self.column = column
@@ -107,6 +109,24 @@ def distance_m(column: Any, geometry: BaseGeometry) -> DistanceMetres:
 
 def area_m2(column: Any) -> AreaSquareMetres:
     return AreaSquareMetres(column)
+
+
+# A window below this (in square degrees, about 10 km x 10 km) holds few objects even in a dense city.
+SMALL_WINDOW_DEG2 = 0.01
+
+
+def window_order(column: Any, bbox: BBox | None) -> Any:
+    """The sort key of a page of objects filtered by ``bbox``.
+
+    For a small window the best plan reads the spatial index and sorts the few hits. Ordered by the
+    plain id column, PostgreSQL prefers walking the primary key until the page is full, which reads
+    hundreds of thousands of rows when ids and places are unrelated (a 300 m box in a 5.6 M city:
+    130 ms against 5 ms). ``id + 0`` has the same order but no index, so the planner takes the spatial
+    index; large windows keep the plain key, where walking the primary key is the fast plan.
+    """
+    if bbox is not None and (bbox.maxx - bbox.minx) * (bbox.maxy - bbox.miny) < SMALL_WINDOW_DEG2:
+        return column + 0
+    return column
 
 
 def text_match(column: Any, text: str) -> TextMatch:

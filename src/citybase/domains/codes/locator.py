@@ -4,8 +4,9 @@ A locator (``writing.DivisionLocator``: a callable plus a ``problems`` check) is
 service by the platform; it gets many points at once (bulk coding locates a whole chunk per call).
 The default, :func:`district_locator`, finds district objects (class 070101, attribute
 ``division_code``) with the store's ``intersects`` predicate and tests the points against their
-polygons in memory; points outside every district, and objects without geometry, get the platform's
-own division (``settings.division_code``).
+polygons in memory. An object without geometry of its own (a room, a unit) is placed where its
+nearest located ancestor is (:func:`ancestor_wkbs`); points outside every district, and objects with no
+located ancestor either, get the platform's own division (``settings.division_code``).
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import shapely
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from citybase.domains.objects import LifecycleState
 from citybase.kernel.errors import InvalidInputError, Issue
 from citybase.standards import divisions
 from citybase.store import intersects
+from citybase.store.counters import wkb
 from citybase.store.schema import city_object
 
 DISTRICT_CLASS = "070101"
+ANCESTOR_DEPTH = 3  # room -> unit -> building -> compound: far enough for the house tree
+_ID_CHUNK = 5_000  # ids per IN list (bound parameters)
 
 
 def _current_division(code: object, object_id: int) -> str:
@@ -99,3 +103,20 @@ class DistrictLocator:
 def district_locator(default_division: str, class_code: str = DISTRICT_CLASS) -> DistrictLocator:
     """The default locator: district objects of class 070101, else the platform's division."""
     return DistrictLocator(default_division, class_code)
+
+
+def ancestor_wkbs(conn: Connection, object_ids: list[int]) -> dict[int, bytes]:
+    """WKB of the nearest ancestor with geometry (up to ``ANCESTOR_DEPTH`` levels up), per object id."""
+    t = city_object
+    ups = [city_object.alias(f"up{level}") for level in range(ANCESTOR_DEPTH)]
+    joined, below = t, t
+    for up in ups:
+        joined = joined.outerjoin(up, up.c.id == below.c.parent_id)
+        below = up
+    located = wkb(func.coalesce(*(up.c.geom for up in ups)))
+    found: dict[int, bytes] = {}
+    for start in range(0, len(object_ids), _ID_CHUNK):
+        ids = object_ids[start : start + _ID_CHUNK]
+        query = select(t.c.id, located).select_from(joined).where(t.c.id.in_(ids))
+        found.update({int(i): bytes(g) for i, g in conn.execute(query) if g is not None})
+    return found

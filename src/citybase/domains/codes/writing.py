@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import BigInteger, Column, Connection, Integer, String, and_, insert, literal, select, update
 
+from citybase.domains.codes.locator import ancestor_wkbs
 from citybase.domains.codes.model import CodeState
 from citybase.domains.codes.numbering import beidou_codes, make_codes, representative_points
 from citybase.domains.objects import LifecycleState
@@ -120,7 +121,12 @@ def prepare(conn: Connection, locate: DivisionLocator, batch: Batch, clock: Cloc
     issues = repeated_legacy_ids(batch)
     if issues:
         raise ConflictError("conflicting crosswalk entries; nothing was coded", issues=issues[:100])
-    xs, ys = representative_points(batch.wkbs)
+    wkbs = batch.wkbs
+    unplaced = [i for i, g in zip(batch.ids, wkbs, strict=True) if g is None]
+    if unplaced:  # rooms and units: where their building is
+        inherited = ancestor_wkbs(conn, unplaced)
+        wkbs = [inherited.get(i) if g is None else g for i, g in zip(batch.ids, wkbs, strict=True)]
+    xs, ys = representative_points(wkbs)
     clock.lap("points")
     divisions = np.asarray(locate(conn, xs, ys), dtype="U6")
     clock.lap("locate")

@@ -30,7 +30,7 @@ from citybase.kernel.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from citybase.store import Store
+from citybase.store import Store, window_order
 from citybase.store.layer_tables import layer
 from citybase.store.schema import city_object, department
 
@@ -231,7 +231,8 @@ class LayerService:
         cls = self.classes.get(lyr.class_code or "")
         conds = fq.conditions(cls, query)
         t = city_object
-        stmt = select(t).where(*conds).order_by(t.c.id).limit(query.limit + 1).offset(query.offset)
+        order = window_order(t.c.id, query.bbox)
+        stmt = select(t).where(*conds).order_by(order).limit(query.limit + 1).offset(query.offset)
         with self.store.read() as conn:
             rows = conn.execute(stmt).mappings().all()
             matched, exact = fq.count_matched(conn, conds) if query.count else (None, False)

@@ -24,7 +24,15 @@ from citybase.domains.objects.model import (
 )
 from citybase.kernel.errors import ConflictError, InvalidInputError, Issue, NotFoundError, PermissionDeniedError
 from citybase.kernel.geo import check_geometry
-from citybase.store import Store, bbox_intersects, bulk_load, index_geometries, reserve_ids, text_match
+from citybase.store import (
+    Store,
+    bbox_intersects,
+    bulk_load,
+    index_geometries,
+    reserve_ids,
+    text_match,
+    window_order,
+)
 from citybase.store.schema import city_object, city_object_version, department
 
 MAX_LIMIT = 10_000
@@ -387,7 +395,7 @@ class ObjectService:
             conds.append(bbox_intersects(t.c.geom, query.bbox))
         if query.text:
             conds.append(text_match(t.c.name, query.text))
-        return self._page(select(t).where(*conds).order_by(t.c.id), t, conds, query, _object)
+        return self._page(select(t).where(*conds).order_by(window_order(t.c.id, query.bbox)), t, conds, query, _object)
 
     def _filters(self, t: Any, query: ObjectQuery) -> list[Any]:
         conds: list[Any] = []
