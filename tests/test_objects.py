@@ -127,6 +127,22 @@ def test_a_bad_record_rejects_the_whole_batch_naming_it(platform: Platform) -> N
     assert all(len(platform.objects.history(i)) == 1 for i in ids)
 
 
+def test_parents_are_checked_in_chunks(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch may name more parents than one query can bind (PostgreSQL: 65,535 values)."""
+    from citybase.domains.objects import service
+
+    monkeypatch.setattr(service, "PARENT_CHUNK", 2)
+    poles = [NewObject("010301", f"杆{i}", point_at(i * 1e-4, 0)) for i in range(5)]
+    parents = platform.objects.create_many(SYSTEM, poles)
+    children = [NewObject("010301", f"灯{i}", point_at(i * 1e-4, 1e-4), parent_id=p) for i, p in enumerate(parents)]
+    assert len(platform.objects.create_many(SYSTEM, children)) == 5
+    missing = max(parents) + 1000
+    with pytest.raises(InvalidInputError) as err:
+        orphan = NewObject("010301", "孤灯", point_at(0, 0), parent_id=missing)
+        platform.objects.create_many(SYSTEM, [*children, orphan])
+    assert [(i.record, i.field, i.reason) for i in err.value.issues] == [(5, "parent_id", f"no object {missing}")]
+
+
 def test_search_by_class_name_text_bbox_attribute_and_department(platform: Platform) -> None:
     dept = add_department(platform)
     a = add_building(platform, "阳光小区1栋", floors=6, department_id=dept.id)

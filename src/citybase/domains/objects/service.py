@@ -36,6 +36,7 @@ from citybase.store import (
 from citybase.store.schema import city_object, city_object_version, department
 
 MAX_LIMIT = 10_000
+PARENT_CHUNK = 10_000  # parent ids checked per query
 _VERSIONED = (
     "code",
     "class_code",
@@ -181,7 +182,11 @@ class ObjectService:
         wanted = {r["parent_id"] for r in rows if r["parent_id"] is not None} - batch_ids
         if not wanted:
             return
-        found = set(conn.execute(select(city_object.c.id).where(city_object.c.id.in_(wanted))).scalars())
+        ids = sorted(wanted)
+        found: set[int] = set()
+        for start in range(0, len(ids), PARENT_CHUNK):  # PostgreSQL takes at most 65,535 bound values
+            chunk = ids[start : start + PARENT_CHUNK]
+            found.update(conn.execute(select(city_object.c.id).where(city_object.c.id.in_(chunk))).scalars())
         for i, r in enumerate(rows):
             if r["parent_id"] is not None and r["parent_id"] not in found and r["parent_id"] not in batch_ids:
                 raise InvalidInputError(
