@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from citybase import __version__
 from citybase.platform import Platform
 from citybase.web import errors, ogc
-from citybase.web.middleware import Metrics, make_middleware
+from citybase.web.middleware import Metrics, RequestMiddleware
 from citybase.web.routes import admin, auth, classes, codes, layers, objects, operations, system, tiles
 
 DESCRIPTION = """城市数字公共基础设施基础平台 (citybase) — one shared base for every department:
@@ -55,8 +55,8 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     app.state.platform = platform
     app.state.metrics = Metrics()
     errors.install(app)
-    app.middleware("http")(make_middleware(app.state.metrics))
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(RequestMiddleware, metrics=app.state.metrics)  # outermost: times and ids everything
     if platform.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

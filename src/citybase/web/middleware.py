@@ -6,10 +6,10 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from typing import Any
 
-from fastapi import Request, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("citybase.access")
 
@@ -25,49 +25,78 @@ class Metrics:
         )
 
 
-def route_template(request: Request) -> str:
-    route = request.scope.get("route")
+def route_template(scope: Scope) -> str:
+    route = scope.get("route")
     return getattr(route, "path", None) or "(unmatched)"
 
 
-def make_middleware(
-    metrics: Metrics,
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        request.state.request_id = request_id
+class RequestMiddleware:
+    """Plain ASGI middleware (no ``BaseHTTPMiddleware``: that one costs a task and a stream per request).
+
+    Gives each request an id (``X-Request-ID``, echoed or new), then counts it in the Prometheus
+    metrics, meters API calls per caller and writes one access-log line.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        status = 500  # unless a response starts
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
+            await send(message)
+
         started = time.perf_counter()
-        response = await call_next(request)
-        elapsed = time.perf_counter() - started
-        route = route_template(request)
-        response.headers["X-Request-ID"] = request_id
-        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
-        metrics.latency.labels(request.method, route).observe(elapsed)
-        actor = getattr(request.state, "actor", None)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            self._record(scope, state, request_id, status, time.perf_counter() - started)
+
+    def _record(self, scope: Scope, state: dict[str, Any], request_id: str, status: int, elapsed: float) -> None:
+        method, route = scope["method"], route_template(scope)
+        self.metrics.requests.labels(method, route, str(status)).inc()
+        self.metrics.latency.labels(method, route).observe(elapsed)
+        actor = state.get("actor")
+        platform = scope["app"].state.platform
         if route.startswith("/api/") or route.startswith("/ogc"):
-            request.app.state.platform.meter.record(
+            platform.meter.record(
                 api_key_id=getattr(actor, "api_key_id", None),
                 department_id=getattr(actor, "department_id", None),
                 route=route,
-                method=request.method,
+                method=method,
                 ms=elapsed * 1000,
-                error=response.status_code >= 500,
+                error=status >= 500,
             )
         if log.isEnabledFor(logging.INFO):
             record = {
                 "event": "request",
                 "request_id": request_id,
-                "method": request.method,
-                "path": request.url.path,
+                "method": method,
+                "path": scope["path"],
                 "route": route,
-                "status": response.status_code,
+                "status": status,
                 "ms": round(elapsed * 1000, 2),
                 "actor": getattr(actor, "name", None),
             }
-            if request.app.state.platform.settings.log_json:
+            if platform.settings.log_json:
                 log.info(json.dumps(record, ensure_ascii=False))
             else:
                 log.info(" ".join(f"{k}={v}" for k, v in record.items()))
-        return response
 
-    return middleware
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None

@@ -109,7 +109,8 @@ def ancestor_wkbs(conn: Connection, object_ids: list[int]) -> dict[int, bytes]:
     """WKB of the nearest ancestor with geometry (up to ``ANCESTOR_DEPTH`` levels up), per object id."""
     t = city_object
     ups = [city_object.alias(f"up{level}") for level in range(ANCESTOR_DEPTH)]
-    joined, below = t, t
+    joined: Any = t
+    below: Any = t
     for up in ups:
         joined = joined.outerjoin(up, up.c.id == below.c.parent_id)
         below = up
