@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import click
+from typing import Any
+
 import typer
 
 from citybase.cli.main import app
@@ -38,12 +39,14 @@ def settings_page() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _walk(cmd: click.Command, path: list[str], out: list[str]) -> None:
-    if isinstance(cmd, click.Group):
-        for name in sorted(cmd.commands):
-            _walk(cmd.commands[name], [*path, name], out)
+def _walk(cmd: Any, path: list[str], out: list[str]) -> None:
+    # Typer vendors its own click, so groups are recognised by their commands, not by class.
+    commands = getattr(cmd, "commands", None)
+    if commands:
+        for name in sorted(commands):
+            _walk(commands[name], [*path, name], out)
         return
-    ctx = click.Context(cmd, info_name=" ".join(path))
+    ctx = cmd.context_class(cmd, info_name=" ".join(path))
     usage = cmd.get_usage(ctx).replace("Usage: ", "")
     out += [f"## `{' '.join(path)}`", "", (cmd.help or "").strip().split("\n\n")[0], "", "```", usage]
     for param in cmd.get_params(ctx):
