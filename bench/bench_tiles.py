@@ -16,6 +16,11 @@ threads for ``--seconds`` each, every side walking the same tile list:
   below z14, 1 px simplification below z15) and the basemap;
 - cached: ``TileService.tile`` on a warm cache, in process; and over HTTP (``citybase serve`` +
   ``wrk``, ``--clients`` connections) when wrk is installed.
+
+``--pg-db NAME --sqlite FILE`` read existing citybase databases instead (no load, no ``init``, no
+migrations), e.g. the city of ``bench/run.py --scale city``. ``--tipg`` adds the HTTP comparison with
+tipg (``bench/bench_tiles_http.py``: uncached tiles, cached tiles, Features ``items`` pages; needs
+``pip install -e '.[bench]'`` and wrk); ``--skip-in-process`` runs only that. Results in docs/benchmarks-tiles.md.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from citybase.platform import Platform  # noqa: E402
 from citybase.store import Store, TileLayerSpec, render_tile  # noqa: E402
 from citybase.store.dialects.postgis_tiles import raw_tile_sql  # noqa: E402
 from citybase.store.schema import city_object  # noqa: E402
+from citybase.store.tiles import TILE_SESSION_OPTIONS  # noqa: E402
 
 CENTRAL = (112.10, 31.99, 112.25, 32.08)  # lon/lat box of the central city
 ZOOMS = range(12, 17)
@@ -128,6 +134,19 @@ def platform_for(url: str, data_dir: Path) -> Platform:
     return p
 
 
+def reader_for(url: str, data_dir: Path) -> Platform:
+    """A platform over an existing database, without ``init`` (no migrations: the database is only read)."""
+    return Platform(load_settings(data_dir=data_dir, database_url=url, job_workers=0, log_json=False))
+
+
+def buildings(p: Platform) -> int:
+    from sqlalchemy import func, select
+
+    with p.store.read() as conn:
+        q = select(func.count()).select_from(city_object).where(city_object.c.class_code == "050101")
+        return int(conn.execute(q).scalar_one())
+
+
 def populated(p: Platform) -> int:
     from sqlalchemy import func, select
 
@@ -176,6 +195,12 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="keep and reuse the databases of an earlier run")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--no-http", action="store_true")
+    ap.add_argument(
+        "--pg-db", help="use this existing citybase database on the --pg server (read only: no load, no init)"
+    )
+    ap.add_argument("--sqlite", type=Path, help="use this existing citybase SQLite file (read only: no load, no init)")
+    ap.add_argument("--tipg", action="store_true", help="also measure over HTTP: citybase vs tipg (bench_tiles_http)")
+    ap.add_argument("--skip-in-process", action="store_true", help="only the HTTP cases")
     ap.add_argument("--json", type=Path, help="write the results here")
     args = ap.parse_args()
     if not args.pg:
@@ -184,28 +209,34 @@ def main() -> None:
 
     import sqlalchemy as sa
 
-    db_name = f"citybase_bench_tiles_{args.objects}"
-    admin = sa.create_engine(Store(args.pg).url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.exec_driver_sql(f"SELECT 1 FROM pg_database WHERE datname = '{db_name}'").first()
-        if exists and not args.reuse:
-            conn.exec_driver_sql(f"DROP DATABASE {db_name} WITH (FORCE)")
-            exists = None
-        if not exists:
-            conn.exec_driver_sql(f"CREATE DATABASE {db_name}")
-    admin.dispose()
-    pg_url = Store(args.pg).url.rsplit("/", 1)[0] + f"/{db_name}"
-    sqlite_path = args.work / f"tiles-{args.objects}.db"
-    if sqlite_path.exists() and not args.reuse:
-        sqlite_path.unlink()
-    pg = platform_for(pg_url, args.work / "pg-data")
-    lite = platform_for(f"sqlite:///{sqlite_path}", args.work / "sqlite-data")
-    ensure_loaded(pg, args.objects, "postgis")
-    ensure_loaded(lite, args.objects, "sqlite")
+    if args.pg_db and args.sqlite:  # existing databases (e.g. the city of bench/run.py): read them as they are
+        pg_url = Store(args.pg).url.rsplit("/", 1)[0] + f"/{args.pg_db}"
+        pg = reader_for(pg_url, args.work / "pg-data")
+        lite = reader_for(f"sqlite:///{args.sqlite.resolve()}", args.work / "sqlite-data")
+    else:
+        db_name = f"citybase_bench_tiles_{args.objects}"
+        admin = sa.create_engine(Store(args.pg).url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            exists = conn.exec_driver_sql(f"SELECT 1 FROM pg_database WHERE datname = '{db_name}'").first()
+            if exists and not args.reuse:
+                conn.exec_driver_sql(f"DROP DATABASE {db_name} WITH (FORCE)")
+                exists = None
+            if not exists:
+                conn.exec_driver_sql(f"CREATE DATABASE {db_name}")
+        admin.dispose()
+        pg_url = Store(args.pg).url.rsplit("/", 1)[0] + f"/{db_name}"
+        sqlite_path = args.work / f"tiles-{args.objects}.db"
+        if sqlite_path.exists() and not args.reuse:
+            sqlite_path.unlink()
+        pg = platform_for(pg_url, args.work / "pg-data")
+        lite = platform_for(f"sqlite:///{sqlite_path}", args.work / "sqlite-data")
+        ensure_loaded(pg, args.objects, "postgis")
+        ensure_loaded(lite, args.objects, "sqlite")
 
     tiles = tiles_over(CENTRAL, ZOOMS, args.per_zoom)
     results: dict[str, Any] = {
         "objects": populated(pg),
+        "buildings": buildings(pg),
         "tiles_in_list": len(tiles),
         "zooms": f"{ZOOMS.start}-{ZOOMS.stop - 1}",
         "clients": args.clients,
@@ -213,13 +244,30 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "load_avg_at_start": round(os.getloadavg()[0], 2),
     }
-    print(json.dumps({k: results[k] for k in ("objects", "tiles_in_list", "clients")}), flush=True)
+    print(json.dumps({k: results[k] for k in ("objects", "buildings", "tiles_in_list", "clients")}), flush=True)
+    if args.tipg:
+        import bench_tiles_http
+
+        http = bench_tiles_http.run(
+            pg_url=pg_url, work=args.work, tiles=tiles, clients=args.clients, seconds=args.seconds, rounds=args.rounds
+        )
+        results |= http
+        for label, r in http.items():
+            print(
+                f"{label}: {r['rps']:.1f} req/s (p50 {r['p50_ms']:.1f} ms, server cores {r['server_cpu']})", flush=True
+            )
+        if args.json:
+            args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    if args.skip_in_process:
+        return
 
     raw_sql = raw_sql_for(pg, "050101")
     dsn = pg_url.replace("postgresql+psycopg://", "postgresql://")
 
     def raw_worker(i: int) -> Callable[[], int]:
-        conn = psycopg.connect(dsn, autocommit=True)
+        # the same session settings as citybase's tile pool (custom plans, no parallel workers: see
+        # store/tiles.py), so the baseline gets the better plans too
+        conn = psycopg.connect(dsn, autocommit=True, options=TILE_SESSION_OPTIONS)
         nxt = cycler(tiles, i)
 
         def work() -> int:
@@ -240,6 +288,7 @@ def main() -> None:
 
     def service_worker(p: Platform, tileset: str, cached: bool) -> Callable[[int], Callable[[], int]]:
         service = TileService(p.store, p.classes, None, cache_bytes=(512 << 20) if cached else 0)
+        service.tile(tileset, *tiles[-1])  # the once-per-process data stamp (a whole-table scan) is not measured
         if cached:
             for t in tiles:
                 service.tile(tileset, *t)

@@ -43,8 +43,9 @@ def citybase_command() -> list[str]:
 class Server:
     """One server process on 127.0.0.1:port, started in its own session and stopped by its pid."""
 
-    def __init__(self, name: str, cmd: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(self, name: str, cmd: list[str], env: dict[str, str], log: Path, health: str = "/health") -> None:
         self.name = name
+        self.health = health
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.cmd = [c.replace("{port}", str(self.port)) for c in cmd]
@@ -64,7 +65,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} server exited with {self.proc.returncode}; see {self.log}")
             try:
-                with urllib.request.urlopen(self.url + "/health", timeout=2) as r:
+                with urllib.request.urlopen(self.url + self.health, timeout=2) as r:
                     if r.status == 200:
                         return self
             except (urllib.error.URLError, ConnectionError, TimeoutError):

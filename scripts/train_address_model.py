@@ -6,8 +6,10 @@ Reads the NAACL 2019 labelled corpus (train split only) at build time; the corpu
 copied into the package (its licence forbids it). Writes:
 
 - ``gazetteer.tsv.gz``: division names from citybase.standards.divisions (MCA/NBS official data);
-- ``address_crf.bin``: a linear-chain CRF (python-crfsuite) over the features of
-  ``citybase.domains.addresses.model``.
+- ``address_crf.bin``: a linear-chain CRF (python-crfsuite, the ``train`` extra) over the features of
+  ``citybase.domains.addresses.model``;
+- ``address_crf.npz``: the same model's weights for the numpy inference the parser runs
+  (``citybase.domains.addresses.crf``; ``--out`` writes both beside the given path instead).
 
 Prints chunk F1 of the bare tagger on dev (scripts/eval_address_parser.py scores the whole parser).
 """
@@ -25,8 +27,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import pycrfsuite  # noqa: E402
 
+from citybase.domains.addresses import crf, model  # noqa: E402
 from citybase.domains.addresses import gazetteer as gz  # noqa: E402
-from citybase.domains.addresses import model  # noqa: E402
 from citybase.domains.addresses.corpus import Example, Score, read_bio  # noqa: E402
 from citybase.domains.addresses.normalise import fold  # noqa: E402
 
@@ -89,6 +91,9 @@ def main() -> None:
     out = Path(args.out) if args.out else DATA / model.MODEL_FILE
     trainer.train(str(out))
     print(f"trained on {len(train)} addresses in {time.time() - t0:.0f}s: {out} {out.stat().st_size / 1e6:.2f} MB")
+    npz = out.with_suffix(".npz") if args.out else DATA / crf.NPZ_FILE
+    n = crf.export(str(out), str(npz))
+    print(f"numpy model: {n} state weights, {npz} {npz.stat().st_size / 1e6:.2f} MB")
     tagger = pycrfsuite.Tagger()
     tagger.open(str(out))
     score = Score()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import random
 from importlib import resources
 
+import numpy as np
 import pytest
 
 from citybase.domains.addresses import (
@@ -12,6 +15,7 @@ from citybase.domains.addresses import (
     ParsedAddress,
     canonical,
     cn_to_int,
+    crf,
     fold,
     numerals_to_digits,
     parse,
@@ -229,12 +233,88 @@ def test_batch_never_stops_on_a_bad_row() -> None:
 
 def test_model_loads_offline_from_package_data() -> None:
     data = resources.files("citybase.domains.addresses").joinpath("data")
-    assert data.joinpath(address_model.MODEL_FILE).is_file()
+    assert data.joinpath(crf.NPZ_FILE).is_file()
     assert data.joinpath("gazetteer.tsv.gz").is_file()
-    with resources.as_file(data.joinpath(address_model.MODEL_FILE)) as path:
-        assert path.stat().st_size < 5_000_000
-    assert address_model.tagger() is not None
-    assert set(address_model.tagger().labels()) >= {"B-road", "B-town", "B-poi"}
+    with resources.as_file(data.joinpath(crf.NPZ_FILE)) as path:
+        assert path.stat().st_size < 2_000_000
+    assert set(crf.compiled().labels) >= {"B-road", "B-town", "B-poi"}
+
+
+# ---------------------------------------------------------------- numpy inference = CRFsuite
+
+
+def sample_addresses(n: int, seed: int = 7) -> list[str]:
+    """Addresses assembled from hand-written parts (no corpus text), with noise: short names, full-width
+    digits, spaces, phone numbers, repeats, Latin letters, Chinese numerals."""
+    rng = random.Random(seed)
+    heads = ["湖北省襄阳市", "湖北襄阳", "浙江省杭州市", "杭州", "上海市", "广东省深圳市", "", "襄阳市"]
+    districts = ["樊城区", "襄城区", "襄州区", "余杭区", "西湖区", "静安区", "南山区", "高新区", ""]
+    towns = ["张家集镇", "闲林街道", "真武山街道", "蒋村街道", ""]
+    villages = ["八里岗村5组", "檀溪社区", "和睦村", ""]
+    roads = ["人民路", "檀溪路", "文一西路", "江场三路", "深南大道", "航空路", "解放路辅路"]
+    numbers = ["12号", "１２号", "238号", "8-2号", "一百零五号", "", "A12号"]
+    pois = ["阳光小区", "万达广场", "西溪湿地公园", "Wanda Plaza", "华联商厦", "", "金色家园二期"]
+    units = ["3栋2单元502室", "三号楼二单元十二层五〇二室", "B座1203", "5幢1单元", "2-1-301", "", "12楼"]
+    tails = ["", "", " 张伟 13812345678", " 电话：0710-3456789", "（北门）", "附近"]
+    out = []
+    for _ in range(n):
+        parts = [rng.choice(heads), rng.choice(districts), rng.choice(towns), rng.choice(villages),
+                 rng.choice(roads), rng.choice(numbers), rng.choice(pois), rng.choice(units), rng.choice(tails)]
+        if rng.random() < 0.1:
+            parts.insert(3, parts[0])  # a repeated head
+        if rng.random() < 0.2:
+            parts = [p + " " if p and rng.random() < 0.3 else p for p in parts]
+        out.append("".join(parts).strip() or "人民路")
+    return out
+
+
+def test_numpy_tags_equal_crfsuite() -> None:
+    pytest.importorskip("pycrfsuite")
+    texts = [*sample_addresses(400), XY, "襄城区檀溪路", "路" * 200, "1", "A1 B2 C3 号"]
+    items = [(f, address_model.tokenize(f)) for f in (fold(t) for t in texts)]
+    batch = address_model.tag_many(items)  # the vectorised path (many tokens)
+    for (folded, tokens), tags in zip(items, batch, strict=True):
+        reference = address_model.tag_crfsuite(folded, tokens)
+        assert tags == reference, folded
+        assert address_model.tag(folded, tokens) == reference, folded  # the one-address path
+
+
+def test_emissions_equal_the_string_features() -> None:
+    """The integer features sum to the same scores as the model's attribute strings."""
+    m = crf.compiled()
+    ref = resources.files("citybase.domains.addresses").joinpath("data", crf.NPZ_FILE)
+    with np.load(io.BytesIO(ref.read_bytes())) as npz:
+        row = {str(a): i for i, a in enumerate(npz["attrs"])}
+    for text in sample_addresses(60, seed=3):
+        folded = fold(text)
+        tokens = address_model.tokenize(folded)
+        got = crf.emissions([(folded, tokens)])[0]
+        for i, feats in enumerate(address_model.features(folded, tokens)):
+            want = sum((m.weights[row[a]] for a in feats if a in row), np.zeros(len(m.labels)))
+            assert np.allclose(got[i], want, atol=1e-9), (folded, i)
+
+
+def test_batch_equals_single() -> None:
+    texts = [*sample_addresses(300, seed=11), "", None, "hello", XY]
+    batch = parse_many(texts)  # type: ignore[arg-type]
+    for text, got in zip(texts, batch, strict=True):
+        try:
+            want = parse(text)  # type: ignore[arg-type]
+        except InvalidInputError as exc:
+            assert isinstance(got, InvalidInputError)
+            assert got.issues == exc.issues
+            continue
+        assert isinstance(got, ParsedAddress)
+        assert got.as_dict() == want.as_dict()
+    assert parse_many([]) == []
+
+
+def test_normalisation_is_cached_and_stable() -> None:
+    assert canonical("roomno", "五〇二室") == "502室"
+    assert canonical("roomno", "五〇二室") == "502室"  # second call from the cache, same value
+    assert canonical("houseno", "３号楼") == "3栋"
+    assert canonical("cellno", "２门") == "2单元"
+    assert fold("１２号－３") == "12号-3"
 
 
 def test_thousand_parses_run() -> None:

@@ -653,3 +653,37 @@ def test_random_integer_polygons_inside_the_tile_round_trip_exactly(
     _check_ring_rules(f)
     back = feature_geometry(f)
     assert back is not None and back.equals(poly)
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        {
+            "name": ["a", "b", None, "a"],
+            "floors": [3, None, 5, 3],
+            "h": [1.5, 2.0, None, 7.25],
+            "ok": [True, False, None, True],
+        },
+        {"mixed": [1, "1", 1.0, True], "neg": [-0.0, 0.0, float("nan"), None]},  # the per-row fallback
+        {"empty": [None, None, None, None]},
+        {},
+    ],
+)
+def test_column_properties_decode_like_row_properties(columns: dict[str, list[Any]]) -> None:
+    """``LayerData.columns`` (the SQLite tile path) gives the same features as ``properties`` (rows)."""
+    points = np.array([[10, 10], [20, 20], [5000, 5000], [30, 30]], dtype=np.float64)  # the third is outside
+    rows = [{k: v[i] for k, v in columns.items()} for i in range(4)]
+    by_rows = mvt.encode_layer(mvt.LayerData("l", points, ids=[1, 2, 3, 4], properties=rows))
+    by_cols = mvt.encode_layer(mvt.LayerData("l", points, ids=[1, 2, 3, 4], columns=columns))
+
+    def props(data: bytes) -> dict[int, dict[str, Any]]:
+        return {f["id"]: {k: repr(v) for k, v in f["properties"].items()} for f in decode_tile(data)["l"]["features"]}
+
+    assert props(by_cols) == props(by_rows) and set(props(by_cols)) == {1, 2, 4}
+    assert all(
+        type(v) is not type(None) for f in decode_tile(by_cols)["l"]["features"] for v in f["properties"].values()
+    )
+    with pytest.raises(InvalidInputError):
+        mvt.encode_layer(mvt.LayerData("l", points, properties=rows, columns=columns))
+    with pytest.raises(InvalidInputError):
+        mvt.encode_layer(mvt.LayerData("l", points, columns={"x": [1, 2]}))

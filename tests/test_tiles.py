@@ -137,7 +137,7 @@ def test_basemap_zoom_ranges(platform: Platform, api: Api) -> None:
         ("/api/tiles/999999/1/0/0.mvt", 404),
         ("/api/tiles/nosuch.json", 404),
         ("/ogc/collections/050101/tiles/WebMercatorQuad/23/0/0", 404),
-        ("/ogc/collections/050101/tiles/CGCS2000Quad/1/0/0", 404),
+        ("/ogc/collections/050101/tiles/CGCS2000Quad/1/0/4", 404),
         ("/ogc/collections/999999/tiles/WebMercatorQuad/1/0/0", 404),
         ("/ogc/tileMatrixSets/Nope", 404),
     ],

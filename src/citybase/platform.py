@@ -19,7 +19,10 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from citybase.domains.access import AccessService, Meter
+from citybase.domains.addresses import MATCH_FILE_JOB, AddressMatcher, ReviewQueue, match_file
+from citybase.domains.addresses import registry as address_registry
 from citybase.domains.codes import ASSIGN_JOB, CodeService, district_locator
+from citybase.domains.imports import ImportService
 from citybase.domains.jobs import JobRunner, JobService
 from citybase.domains.layers import LayerService
 from citybase.domains.objects import (
@@ -30,6 +33,8 @@ from citybase.domains.objects import (
     seed_class_table,
 )
 from citybase.domains.tiles import TileService
+from citybase.domains.tiles3d import EXPORT_JOB as EXPORT_3DTILES_JOB
+from citybase.domains.tiles3d import Tiles3DService
 from citybase.kernel.settings import Settings
 from citybase.store import Store, after_commit, upgrade
 from citybase.store.schema import app_user
@@ -66,12 +71,29 @@ class Platform:
             public_base_url=settings.public_base_url,
         )
         self.jobs.register(ASSIGN_JOB, self.codes.job_handler())
+        self.imports = ImportService(
+            self.store,
+            self.objects,
+            self.layers,
+            self.jobs,
+            self.classes,
+            self.codes,
+            on_change=self._objects_changed,
+            upload_dir=settings.data_dir / "imports",
+        )
         self.runner = JobRunner(self.jobs, workers=settings.job_workers)
         self._subscribers: dict[str, list[Subscriber]] = defaultdict(list)
         self._flusher: threading.Thread | None = None
         self._stopping = threading.Event()
         self.tiles = TileService(self.store, self.classes, settings.data_dir / "tiles")
         self.subscribe("objects.changed", self.tiles.objects_changed)
+        self.tiles3d = Tiles3DService(self.store, self.classes, self.layers, settings.data_dir / "3dtiles")
+        self.jobs.register(EXPORT_3DTILES_JOB, self.tiles3d.job_handler())
+        # the standard address tree (issue 5), then address matching over it
+        self.addresses = address_registry.build_service(self.store, self.jobs, settings)
+        self.address_matcher = AddressMatcher(self.addresses)
+        self.address_review = ReviewQueue(self.store)
+        self.jobs.register(MATCH_FILE_JOB, lambda ctx: match_file(self.address_matcher, ctx))
 
     # --- set-up ----------------------------------------------------------------------------------
     def init(self, admin_password: str | None = None) -> InitReport:

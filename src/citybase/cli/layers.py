@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import threading
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from citybase.cli.common import cli_actor, console, handle_errors, state
+from citybase.cli.common import cli_actor, console, handle_errors, progress_bar, state
 from citybase.domains.layers import NewLayer
+from citybase.domains.tiles3d import EXPORT_JOB
 
 app = typer.Typer(help="Layers (published views over object classes).", no_args_is_help=True)
 
@@ -55,3 +58,53 @@ def add_layer(
         ),
     )
     typer.echo(f"layer {lyr.name} published: /ogc/collections/{lyr.name}/items")
+
+
+@app.command("export-3dtiles")
+@handle_errors
+def export_3dtiles(
+    name: Annotated[str, typer.Argument(help="A layer of buildings, e.g. buildings.")],
+    out_dir: Annotated[Path, typer.Argument(help="New or empty directory for tileset.json and content/.")],
+    background: Annotated[bool, typer.Option(help="Only queue the job (a server or job worker runs it).")] = False,
+) -> None:
+    """Export a building layer as 3D Tiles 1.1 white models (glTF content), as a job with progress."""
+    platform = state.platform()
+    lyr = platform.layers.get(cli_actor(), name)
+    platform.tiles3d.building_class(lyr)  # a layer that is not buildings fails here, before a job exists
+    job = platform.jobs.submit(cli_actor(), EXPORT_JOB, {"layer": name, "out_dir": str(out_dir.resolve())})
+    if background:
+        typer.echo(f"job {job.id} queued: export of layer {name} to {out_dir}")
+        return
+
+    def run_until_done() -> None:
+        while platform.jobs.get(job.id).state in ("queued", "running") and platform.jobs.run_one() is not None:
+            pass
+
+    worker = threading.Thread(target=run_until_done)
+    worker.start()
+    with progress_bar() as bar:
+        task = bar.add_task(f"3D tiles of {name} (job {job.id})", total=None)
+        while worker.is_alive():
+            current = platform.jobs.get(job.id)
+            bar.update(task, completed=current.done, total=current.total)
+            worker.join(0.3)
+        current = platform.jobs.get(job.id)
+        bar.update(task, completed=current.done, total=current.total)
+    if current.state != "succeeded":
+        console.print(f"[red]job {job.id} {current.state}:[/] {current.message}", markup=True)
+        for e in (current.errors or [])[:50]:
+            where = f"record {e['record']}, " if e.get("record") is not None else ""
+            console.print(f"  - {where}field {e.get('field')!r}: {e.get('reason')}", markup=False)
+        raise typer.Exit(1)
+    r = current.result or {}
+    console.print(
+        f"{r.get('buildings', 0)} building(s) in {r.get('tiles', 0)} tile(s), {r.get('levels', 0)} level(s), "
+        f"{r.get('bytes', 0) / 1e6:.1f} MB: {out_dir / 'tileset.json'}"
+    )
+    if r.get("defaulted_heights") or r.get("skipped_footprints"):
+        console.print(
+            f"[yellow]{r.get('defaulted_heights', 0)} height(s) defaulted to 3 m, "
+            f"{r.get('skipped_footprints', 0)} footprint(s) skipped:[/]"
+        )
+        for e in (r.get("issues") or [])[:50]:
+            console.print(f"  - record {e.get('record')}, field {e.get('field')!r}: {e.get('reason')}", markup=False)

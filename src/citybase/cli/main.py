@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from citybase import __version__
-from citybase.cli import admin, codes, db, demo, layers, objects, serve
+from citybase.cli import addresses, admin, codes, db, demo, imports, layers, objects, serve
 from citybase.cli.common import state
 
 app = typer.Typer(
@@ -51,6 +51,10 @@ app.add_typer(objects.classes_app, name="classes")
 app.add_typer(objects.jobs_app, name="jobs")
 app.add_typer(codes.app, name="codes")
 app.add_typer(layers.app, name="layers")
+imports.register_layer_commands(layers.app)
+app.command("import")(imports.import_command)
+app.add_typer(imports.imports_app, name="imports")
+app.add_typer(addresses.app, name="addresses")
 
 
 def main() -> None:

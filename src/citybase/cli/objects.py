@@ -69,11 +69,26 @@ def import_objects(
     _run_job_with_progress(job.id)
 
 
+def _run_until_done(job_id: int) -> None:
+    """Run queued jobs in this process until ``job_id`` has finished.
+
+    ``run_one`` takes the oldest queued job, which need not be ours: older ones run first (they were
+    waiting anyway), and when the queue is empty but ours is still running, another worker (a running
+    server) has it and we wait for it.
+    """
+    import time
+
+    jobs = state.platform().jobs
+    while jobs.get(job_id).state in ("queued", "running"):
+        if jobs.run_one() is None:
+            time.sleep(0.3)
+
+
 def _run_job_with_progress(job_id: int) -> None:
     import threading
 
     platform = state.platform()
-    worker = threading.Thread(target=platform.jobs.run_one)
+    worker = threading.Thread(target=_run_until_done, args=(job_id,), daemon=True)
     worker.start()
     with progress_bar() as bar:
         task = bar.add_task(f"job {job_id}", total=None)

@@ -14,6 +14,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, select, update
 
+from citybase.demo.addresses import DemoAddresses
 from citybase.demo.city import Site, urban_community
 from citybase.demo.frame import Frame
 from citybase.demo.geography import Community, Geography, build_geography
@@ -57,7 +58,10 @@ def demo_users() -> list[tuple[str, str, str | None, str]]:
             users.append((f"{d.code}_user", "department_user", d.code, f"{d.name}业务员"))
     users += [("grid_worker1", "grid_worker", "zwsjd", "真武山街道网格员"),
               ("reviewer1", "reviewer", "zwsjd", "真武山街道审核员"),
-              ("viewer1", "viewer", None, "浏览用户")]
+              ("viewer1", "viewer", None, "浏览用户"),
+              ("mzj_admin", "department_admin", "mzj", "民政局地名管理员"),
+              ("mzj_user", "department_user", "mzj", "民政局地名业务员"),
+              ("hjzy_user", "department_user", "hjzy", "汉江置业报建员")]
     return users
 
 
@@ -125,6 +129,13 @@ def build_demo(platform: Any, scale: str, progress: Progress | None = None, *, s
     writer = Writer(platform, departments, validate_all=prof.validate_all, progress=progress)
     community_ids = _write_divisions(writer, geo)
     tell("divisions", 1, 1)
+    addresses = DemoAddresses(platform, geo, community_ids)  # the standard address of every object
+
+    def write_addresses(conn: Connection, bundles: list[Bundle], ids: list[list[int]]) -> None:
+        addresses.write(conn, bundles, ids)
+        tell("addresses", addresses.count, None)
+
+    writer.after_write = write_addresses
     water = shapely.union_all([w.geometry for w in geo.water]) if geo.water else None
     _build_urban(writer, geo, prof, community_ids, water, seed, tell)
     _build_villages(writer, geo, prof, community_ids, water, seed, tell)

@@ -63,5 +63,9 @@ DEPARTMENTS: tuple[DemoDepartment, ...] = (
     DemoDepartment("sjj", "襄阳市数据局", "Data Bureau (platform operator)", ("060201",)),
     DemoDepartment("zwsjd", "襄城区真武山街道办事处", "Zhenwushan Street Office (grid management)", (),
                    "420602001"),
+    # Address naming (issue 5): 民政 approves names and records standard addresses; a developer proposes
+    # compound names.
+    DemoDepartment("mzj", "襄阳市民政局", "Civil Affairs Bureau (place names and addresses)", ()),
+    DemoDepartment("hjzy", "襄阳汉江置业有限公司", "Hanjiang Property Co. (a developer, demo)", ()),
 )
 OWNER: dict[str, str] = {cls: d.code for d in DEPARTMENTS for cls in d.classes}

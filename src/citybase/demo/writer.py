@@ -36,6 +36,8 @@ class Writer:
         self.counts: Counter[str] = Counter()
         self.written = 0
         self._seen = 0
+        # Told each written chunk (bundles and their new ids per level) inside its transaction.
+        self.after_write: Callable[[Connection, list[Bundle], list[list[int]]], None] | None = None
 
     def add(self, bundle: Bundle) -> None:
         """Queue a bundle; write the queue when it holds a chunk."""
@@ -73,6 +75,8 @@ class Writer:
                 ids.append(previous)
                 self.counts.update(r.class_code for r in records)
                 self.written += len(records)
+            if self.after_write is not None:
+                self.after_write(conn, bundles, ids)
             if finish is not None:
                 finish(conn)
         if self.progress:

@@ -55,6 +55,17 @@ class Settings(BaseSettings):
     )
     metering_flush_seconds: float = Field(5.0, description="How often buffered call counts are written.")
     job_workers: int = Field(1, description="In-process job worker threads (0 disables the runner).")
+    address_code_template: str = Field(
+        "{division}{level}{serial:06d}",
+        description="Template of standard-address display codes (fields: division, county, town, community, "
+        "level, level_name, serial, id; see docs/address-registry.md).",
+    )
+    address_naming_department: str = Field(
+        "mzj", description="Code of the civil-affairs department (民政) that approves names and records addresses."
+    )
+    address_housing_department: str = Field(
+        "zjj", description="Code of the housing department (住建) that reviews compound names."
+    )
 
     @field_validator("division_code")
     @classmethod

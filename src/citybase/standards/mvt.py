@@ -28,10 +28,12 @@ from shapely.geometry.base import BaseGeometry
 
 from citybase.kernel.errors import InvalidInputError
 from citybase.standards.mvt_geometry import (
+    GEOGRAPHIC_QUAD,
     LINESTRING,
     POINT,
     POLYGON,
     UNKNOWN,
+    WEB_MERCATOR_QUAD,
     Streams,
     decode_geometry,
     decode_varints,
@@ -46,7 +48,9 @@ from citybase.standards.mvt_geometry import (
 )
 
 __all__ = [
+    "GEOGRAPHIC_QUAD",
     "MIME_TYPE",
+    "WEB_MERCATOR_QUAD",
     "LayerData",
     "PropertyValue",
     "decode_tile",
@@ -74,7 +78,9 @@ class LayerData:
     top left, y down; floats are rounded), ``"EPSG:3857"``, or lon/lat ``"EPSG:4326"`` / ``"EPSG:4490"``
     (the last three need ``tile=(z, x, y)`` at encode time). ``ids``: unsigned 64-bit feature ids
     (``None`` = no id). ``properties``: one mapping per feature; values are str, int, float or bool,
-    ``None`` values are left out (MVT has no null).
+    ``None`` values are left out (MVT has no null). ``columns``: the same properties column by column
+    (``{key: one value or None per feature}``), as a database query returns them — faster than
+    ``properties``; give one or the other.
     """
 
     name: str
@@ -82,13 +88,22 @@ class LayerData:
     ids: Sequence[int | None] | npt.NDArray[np.integer[Any]] | None = None
     properties: Sequence[Mapping[str, PropertyValue | None] | None] | None = None
     crs: str = "tile"
+    columns: Mapping[str, Sequence[PropertyValue | None]] | None = None
 
 
 def tile_bounds(
-    z: int, x: int, y: int, *, crs: str = "EPSG:3857", buffer: float = 0.0, extent: int = 4096
+    z: int,
+    x: int,
+    y: int,
+    *,
+    crs: str = "EPSG:3857",
+    buffer: float = 0.0,
+    extent: int = 4096,
+    tms: str = WEB_MERCATOR_QUAD,
 ) -> tuple[float, float, float, float]:
-    """(minx, miny, maxx, maxy) of tile z/x/y (WebMercatorQuad) in ``crs``, widened by ``buffer`` pixels."""
-    return make_frame(crs, extent, (z, x, y)).rect(buffer)
+    """(minx, miny, maxx, maxy) of tile z/x/y of ``tms`` (``WebMercatorQuad`` or the geographic
+    ``CGCS2000Quad``) in ``crs``, widened by ``buffer`` pixels."""
+    return make_frame(crs, extent, (z, x, y), tms).rect(buffer)
 
 
 def tile_pixels(
@@ -100,12 +115,13 @@ def tile_pixels(
     crs: str = "EPSG:3857",
     extent: int = 4096,
     buffer: float | None = 64,
+    tms: str = WEB_MERCATOR_QUAD,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     """Transform (N, 2) EPSG:3857 or lon/lat coordinates to integer pixels of tile z/x/y, vectorised.
 
     Returns the pixels (rounded half to even) and a mask of those inside the tile plus ``buffer``.
     """
-    return to_tile_grid(coords, make_frame(crs, extent, (z, x, y)), buffer)
+    return to_tile_grid(coords, make_frame(crs, extent, (z, x, y), tms), buffer)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -240,6 +256,53 @@ def _tags_by_column(rows: Sequence[Mapping[str, Any] | None], layer: str) -> Tag
     flat = pairs.reshape(-1)
     section = _by_use(flat, *_values_section(*(list(seen[t]) for t in _COLUMN_TYPES), layer=layer))
     return keys, section, flat.astype(np.uint64), np.full(len(rows), 2 * len(keys), dtype=np.int64)
+
+
+def _tags_of_columns(columns: Mapping[str, Sequence[Any]], kept: npt.NDArray[np.int64], layer: str) -> Tags:
+    """:func:`_tags` for column-wise properties: one dict pass per column, None values left out.
+
+    Columns of one plain type (plus None) are factorised directly; anything else (mixed types, -0.0,
+    NaN, numpy scalars) goes through the general per-row loop of :func:`_tags`.
+    """
+    keys = list(columns)
+    n, k = len(kept), len(keys)
+    if not keys:
+        return [], b"", np.zeros(0, dtype=np.uint64), np.zeros(n, dtype=np.int64)
+    whole = n == (len(next(iter(columns.values()))) if columns else 0)
+    cols: list[Sequence[Any]] = []
+    for key in keys:
+        col = columns[key]
+        if not whole:
+            col = np.asarray(col, dtype=object)[kept].tolist() if not isinstance(col, np.ndarray) else col[kept]
+        cols.append(col.tolist() if isinstance(col, np.ndarray) else col)
+    seen: dict[type, dict[Any, int]] = {t: {} for t in _COLUMN_TYPES}
+    local = np.full((n, k), -1, dtype=np.int64)
+    code = np.zeros(k, dtype=np.int64)
+    for j, col in enumerate(cols):
+        types = set(map(type, col))
+        types.discard(type(None))
+        if not types:
+            continue
+        t = types.pop()
+        if types or t not in seen or type(keys[j]) is not str or (t is float and any(v == 0.0 or v != v for v in col)):
+            rows = [{kk: c[i] for kk, c in zip(keys, cols, strict=True)} for i in range(n)]
+            return _tags(rows, np.arange(n, dtype=np.int64), layer)
+        d = seen[t]
+        local[:, j] = [-1 if v is None else d.setdefault(v, len(d)) for v in col]
+        code[j] = _COLUMN_TYPES.index(t)
+    valid = local >= 0
+    used = valid.any(axis=0)
+    if not used.any():
+        return [], b"", np.zeros(0, dtype=np.uint64), np.zeros(n, dtype=np.int64)
+    base = np.cumsum([0, *(len(seen[t]) for t in _COLUMN_TYPES[:3])])
+    key_index = np.cumsum(used) - 1  # keys that are never set are left out of the layer
+    rows_at, cols_at = np.nonzero(valid)  # row-major: each feature's tags in key order
+    pairs = np.empty(2 * rows_at.size, dtype=np.int64)
+    pairs[0::2] = key_index[cols_at]
+    pairs[1::2] = local[rows_at, cols_at] + base[code[cols_at]]
+    section = _by_use(pairs, *_values_section(*(list(seen[t]) for t in _COLUMN_TYPES), layer=layer))
+    names = [keys[j] for j in np.flatnonzero(used).tolist()]
+    return names, section, pairs.astype(np.uint64), 2 * valid.sum(axis=1).astype(np.int64)
 
 
 def _by_use(pairs: npt.NDArray[np.int64], section: npt.NDArray[np.uint8], sizes: npt.NDArray[np.int64]) -> bytes:
@@ -390,21 +453,30 @@ def encode_layer(
     tile: tuple[int, int, int] | None = None,
     buffer: float | None = 64,
     simplify_px: float | None = None,
+    tms: str = WEB_MERCATOR_QUAD,
 ) -> bytes:
     """Encode one layer as a complete one-layer tile (tiles of distinct layers concatenate into one tile).
 
     ``buffer``: pixels kept around the tile (``None`` = no clipping). ``simplify_px``: Douglas–Peucker
-    tolerance in pixels for lines and polygons (topology-preserving for polygons), or None.
+    tolerance in pixels for lines and polygons (topology-preserving for polygons), or None. ``tms``:
+    the tile grid ``tile`` is in: ``WebMercatorQuad`` or the geographic ``CGCS2000Quad`` (lon/lat
+    geometries only).
     Returns ``b""`` when no feature is left to draw (the spec says a layer SHOULD hold a feature).
     """
     name = layer.name
     if not isinstance(name, str) or not name:
         raise InvalidInputError(f"a layer needs a non-empty name, got {name!r}")
-    frame = make_frame(layer.crs, extent, tile)
+    frame = make_frame(layer.crs, extent, tile, tms)
     geoms = layer.geometries
     m = len(geoms)
     if layer.properties is not None and len(layer.properties) != m:
         raise InvalidInputError(f"layer {name!r}: {len(layer.properties)} property rows for {m} features")
+    if layer.columns is not None:
+        if layer.properties is not None:
+            raise InvalidInputError(f"layer {name!r}: give properties or columns, not both")
+        bad = {k: len(v) for k, v in layer.columns.items() if len(v) != m}
+        if bad:
+            raise InvalidInputError(f"layer {name!r}: property columns {bad} do not have {m} values")
     ids, has_id = _ids(layer.ids, m, name)
     if isinstance(geoms, np.ndarray) and geoms.dtype.kind in "iuf":
         if geoms.ndim != 2 or geoms.shape[1] != 2:
@@ -424,7 +496,10 @@ def encode_layer(
     kept = np.flatnonzero(streams.types).astype(np.int64)
     if not kept.size:
         return b""
-    keys, values, tags, tag_n = _tags(layer.properties, kept, name)
+    if layer.columns is not None:
+        keys, values, tags, tag_n = _tags_of_columns(layer.columns, kept, name)
+    else:
+        keys, values, tags, tag_n = _tags(layer.properties, kept, name)
     raw_name = name.encode("utf-8")
     parts = [b"\x78\x02", b"\x0a", _varint(len(raw_name)), raw_name]  # version 2 first, then name
     parts.append(_features_bytes(streams, kept, ids, has_id, tags, tag_n))
@@ -444,13 +519,16 @@ def encode_tile(
     tile: tuple[int, int, int] | None = None,
     buffer: float | None = 64,
     simplify_px: float | None = None,
+    tms: str = WEB_MERCATOR_QUAD,
 ) -> bytes:
     """Encode layers into one MVT 2.1 tile (see :func:`encode_layer` for the options)."""
     names = [layer.name for layer in layers]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
         raise InvalidInputError(f"a tile cannot hold two layers with the same name: {sorted(dup)}")
-    return b"".join(encode_layer(la, extent, tile=tile, buffer=buffer, simplify_px=simplify_px) for la in layers)
+    return b"".join(
+        encode_layer(la, extent, tile=tile, buffer=buffer, simplify_px=simplify_px, tms=tms) for la in layers
+    )
 
 
 # --------------------------------------------------------------------------------------------------

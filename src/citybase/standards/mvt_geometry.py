@@ -38,6 +38,17 @@ CRS_ALIASES = {
     "CRS84": "EPSG:4326",
 }
 
+# Tile grids (OGC tile matrix sets): WebMercatorQuad (square Web Mercator tiles, 2^z × 2^z) and the
+# geographic quad CGCS2000Quad, laid out like WorldCRS84Quad: 2^(z+1) × 2^z tiles of 180/2^z degrees
+# over -180..180 × -90..90, linear in lon/lat (EPSG:4490; WGS 84 differs by centimetres).
+WEB_MERCATOR_QUAD = "WebMercatorQuad"
+GEOGRAPHIC_QUAD = "CGCS2000Quad"
+GRID_ALIASES = {
+    WEB_MERCATOR_QUAD: WEB_MERCATOR_QUAD,
+    GEOGRAPHIC_QUAD: GEOGRAPHIC_QUAD,
+    "WorldCRS84Quad": GEOGRAPHIC_QUAD,
+}
+
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
 F64 = npt.NDArray[np.float64]
@@ -130,10 +141,11 @@ class TileFrame:
     z: int = 0
     x: int = 0
     y: int = 0
+    grid: str = WEB_MERCATOR_QUAD  # or GEOGRAPHIC_QUAD (source must then be lon/lat)
 
     @property
     def world(self) -> float:
-        """Pixels across the whole world at this zoom."""
+        """Pixels across the whole world at this zoom (for the geographic quad: across 180 degrees)."""
         return float(self.extent) * (1 << self.z)
 
     def to_pixels(self, xy: F64) -> F64:
@@ -142,7 +154,10 @@ class TileFrame:
             return np.asarray(xy, dtype=np.float64)
         out = np.empty_like(xy, dtype=np.float64)
         w = self.world
-        if self.crs == "EPSG:3857":
+        if self.grid == GEOGRAPHIC_QUAD:  # linear in degrees: world pixels span 180 degrees
+            out[:, 0] = (xy[:, 0] + 180.0) * (w / 180.0) - self.x * self.extent
+            out[:, 1] = (90.0 - xy[:, 1]) * (w / 180.0) - self.y * self.extent
+        elif self.crs == "EPSG:3857":
             scale = w / (2 * HALF_WORLD)
             out[:, 0] = (xy[:, 0] + HALF_WORLD) * scale - self.x * self.extent
             out[:, 1] = (HALF_WORLD - xy[:, 1]) * scale - self.y * self.extent
@@ -157,6 +172,8 @@ class TileFrame:
         if self.crs == "tile":
             return px, py
         wx, wy = (px + self.x * self.extent) / self.world, (py + self.y * self.extent) / self.world
+        if self.grid == GEOGRAPHIC_QUAD:
+            return wx * 180.0 - 180.0, 90.0 - wy * 180.0
         if self.crs == "EPSG:3857":
             return wx * 2 * HALF_WORLD - HALF_WORLD, HALF_WORLD - wy * 2 * HALF_WORLD
         return wx * 360.0 - 180.0, math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * wy))))
@@ -173,6 +190,8 @@ class TileFrame:
         """A distance of ``px`` pixels in source units (for lon/lat the smaller of the x and y scales)."""
         if self.crs == "tile":
             return px
+        if self.grid == GEOGRAPHIC_QUAD:
+            return px * 180.0 / self.world
         if self.crs == "EPSG:3857":
             return px * 2 * HALF_WORLD / self.world
         _, lat0, _, lat1 = self.rect(0)
@@ -180,8 +199,11 @@ class TileFrame:
         return px * 360.0 / self.world * cos
 
 
-def make_frame(crs: str, extent: int, tile: tuple[int, int, int] | None) -> TileFrame:
+def make_frame(crs: str, extent: int, tile: tuple[int, int, int] | None, grid: str = WEB_MERCATOR_QUAD) -> TileFrame:
     name = CRS_ALIASES.get(crs) or CRS_ALIASES.get(crs.upper())
+    grid_name = GRID_ALIASES.get(grid)
+    if grid_name is None:
+        raise InvalidInputError(f"unsupported tile grid {grid!r}: use one of {', '.join(GRID_ALIASES)}")
     if name is None:
         raise InvalidInputError(f"unsupported source CRS {crs!r}: use one of {', '.join(CRS_ALIASES)}")
     if not isinstance(extent, int) or isinstance(extent, bool) or not 0 < extent <= 1 << 20:
@@ -191,6 +213,14 @@ def make_frame(crs: str, extent: int, tile: tuple[int, int, int] | None) -> Tile
     if tile is None:
         raise InvalidInputError(f"geometries in {crs} need the tile (z, x, y) to encode into")
     z, x, y = (int(v) for v in tile)
+    if grid_name == GEOGRAPHIC_QUAD:
+        if name != "EPSG:4326":
+            raise InvalidInputError(f"the {grid_name} grid needs lon/lat geometries (EPSG:4490 or 4326), not {crs}")
+        if not 0 <= z <= MAX_ZOOM or not (0 <= x < 2 << z and 0 <= y < 1 << z):
+            raise InvalidInputError(
+                f"tile {z}/{x}/{y} is out of range (0 <= z <= {MAX_ZOOM}, 0 <= x < 2^(z+1), 0 <= y < 2^z)"
+            )
+        return TileFrame(name, extent, z, x, y, grid_name)
     if not 0 <= z <= MAX_ZOOM or not (0 <= x < 1 << z and 0 <= y < 1 << z):
         raise InvalidInputError(f"tile {z}/{x}/{y} is out of range (0 <= z <= {MAX_ZOOM}, 0 <= x, y < 2^z)")
     return TileFrame(name, extent, z, x, y)

@@ -15,7 +15,7 @@ layer = Table(
     Column("title", String(200), nullable=False),
     Column("description", Text, nullable=False),
     Column("department_id", Integer, ForeignKey("department.id")),
-    Column("kind", String(16), nullable=False),  # "class" now; "dataset" is reserved for imports
+    Column("kind", String(16), nullable=False),  # "class" | "dataset" (filled by imports: import_tables.py)
     Column("class_code", String(6)),
     Column("style", JSONDoc, nullable=False),  # a MapLibre style fragment (paint / layout / type)
     Column("access", String(16), nullable=False),  # public | internal | restricted

@@ -17,7 +17,22 @@ from citybase import __version__
 from citybase.platform import Platform
 from citybase.web import errors, ogc
 from citybase.web.middleware import Metrics, RequestMiddleware
-from citybase.web.routes import admin, auth, classes, codes, layers, objects, operations, system, tiles
+from citybase.web.routes import (
+    address_tree,
+    addresses,
+    admin,
+    auth,
+    classes,
+    codes,
+    imports,
+    layers,
+    object_stats,
+    objects,
+    operations,
+    system,
+    tiles,
+    tiles3d,
+)
 
 DESCRIPTION = """城市数字公共基础设施基础平台 (citybase) — one shared base for every department:
 city objects with unified codes and full history, layers, standard addresses and registries.
@@ -65,7 +80,26 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["ETag", "X-Request-ID"],
         )
-    for module in (system, auth, admin, classes, operations, objects, codes, layers, ogc, tiles):
+    # tiles first: routes are matched in order, and tiles are the most frequent request (a map view asks
+    # for dozens at once); their paths (/api/tiles/…, /ogc/tileMatrixSets…, /ogc/collections/{id}/tiles…)
+    # overlap no other router's
+    for module in (
+        tiles,
+        system,
+        auth,
+        admin,
+        classes,
+        operations,
+        object_stats,
+        objects,
+        codes,
+        layers,
+        imports,
+        ogc,
+        tiles3d,
+        addresses,
+        address_tree,
+    ):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -4,8 +4,9 @@ Tokens follow the labelled corpus: a run of digits is one token, a run of Latin 
 every other non-space character is a token of its own; spaces are dropped. Each token gets character
 n-gram features in a ±2 window, the nearest address keyword before and after it (路, 号, 栋, 单元, 层 …),
 and the gazetteer matches it lies in (:mod:`.gazetteer`). A linear-chain CRF (CRFsuite, trained by
-``scripts/train_address_model.py``) assigns BIO tags; the model file ships in ``data/`` and is read
-offline from package data.
+``scripts/train_address_model.py``) assigns BIO tags. At run time :mod:`.crf` computes the same features
+as integer ids and tags in numpy over whole batches (:func:`tag_many`); the string features of
+:func:`features` are for training and for the CRFsuite reference tagger (:func:`tag_crfsuite`).
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ def features(folded: str, tokens: list[Token]) -> list[list[str]]:
 
 @cache
 def tagger():  # -> pycrfsuite.Tagger
-    """The CRF tagger, opened from package data (no network)."""
+    """CRFsuite's tagger of the trained model (training extra; the parser runs :mod:`.crf` instead)."""
     try:
         import pycrfsuite
     except ImportError as exc:  # pragma: no cover - dependency missing
@@ -152,7 +153,19 @@ def tagger():  # -> pycrfsuite.Tagger
 
 
 def tag(folded: str, tokens: list[Token]) -> list[str]:
-    """BIO tags of the tokens."""
+    """BIO tags of the tokens (numpy inference, :mod:`.crf`)."""
+    return tag_many([(folded, tokens)])[0]
+
+
+def tag_many(items: list[tuple[str, list[Token]]]) -> list[list[str]]:
+    """BIO tags of each (folded text, tokens), in one batch; equal to CRFsuite's tags of :func:`features`."""
+    from citybase.domains.addresses import crf  # crf builds on this module's features
+
+    return crf.tag_many(items)
+
+
+def tag_crfsuite(folded: str, tokens: list[Token]) -> list[str]:
+    """BIO tags by CRFsuite itself (the reference for the numpy path; training and tests only)."""
     if not tokens:
         return []
     return list(tagger().tag(features(folded, tokens)))

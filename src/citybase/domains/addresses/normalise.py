@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from citybase.kernel.errors import InvalidInputError, Issue
 
@@ -147,6 +148,7 @@ def clean(text: str) -> str:
     return fold(text).replace(" ", "").strip("-_,，.。;；:：/、()（）")
 
 
+@lru_cache(maxsize=65536)  # element texts repeat a lot (浙江省, 杭州市, 1单元): the parser's hot path
 def canonical(kind: str, text: str) -> str:
     """Normalised value of one element of ``kind`` (see the module doc)."""
     value = clean(text)

@@ -77,21 +77,36 @@ def parse(text: str) -> ParsedAddress:
     text = check(text)
     folded = fold(text)
     tokens = model.tokenize(folded)
-    tags = model.tag(folded, tokens)
-    _phones(folded, tokens, tags)
-    spans = _relabel(folded, _spans(tokens, tags))
-    return _build(text, folded, spans)
+    return _finish(text, folded, tokens, model.tag(folded, tokens))
 
 
 def parse_many(texts: list[str]) -> list[ParsedAddress | Exception]:
-    """Parse a batch; a bad row gives its error in place and never stops the batch."""
-    out: list[ParsedAddress | Exception] = []
-    for t in texts:
+    """Parse a batch (one numpy pass over all of it: much faster per address than :func:`parse`).
+
+    A bad row gives its error in place and never stops the batch; the results equal ``parse`` of each.
+    """
+    out: list[ParsedAddress | Exception] = list(texts)  # type: ignore[arg-type]  # every slot is replaced
+    todo: list[tuple[int, str, str, list[model.Token]]] = []
+    for i, t in enumerate(texts):
         try:
-            out.append(parse(t))
+            t = check(t)
+            folded = fold(t)
+            todo.append((i, t, folded, model.tokenize(folded)))
         except Exception as exc:
-            out.append(exc)
+            out[i] = exc
+    tags = model.tag_many([(folded, tokens) for _, _, folded, tokens in todo])
+    for (i, t, folded, tokens), tg in zip(todo, tags, strict=True):
+        try:
+            out[i] = _finish(t, folded, tokens, tg)
+        except Exception as exc:  # pragma: no cover - the rules do not raise on checked input
+            out[i] = exc
     return out
+
+
+def _finish(text: str, folded: str, tokens: list[model.Token], tags: list[str]) -> ParsedAddress:
+    """The rules after the tagger (phones, names, unit words) and the elements and levels."""
+    _phones(folded, tokens, tags)
+    return _build(text, folded, _relabel(folded, _spans(tokens, tags)))
 
 
 # ---------------------------------------------------------------- rules

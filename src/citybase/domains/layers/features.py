@@ -6,10 +6,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Float, String, and_, cast, func, or_, select
 
-from citybase.domains.layers.model import FeatureQuery, TimeInterval
+from citybase.domains.layers.model import FeatureQuery, Layer, LayerKind, TimeInterval
 from citybase.domains.objects import CityObject, LifecycleState, ObjectClass
 from citybase.kernel.errors import InvalidInputError, Issue
 from citybase.store import bbox_intersects, intersects
+from citybase.store.import_tables import layer_item
 from citybase.store.schema import city_object
 
 # Up to this many matching rows numberMatched is an exact count; past it, an estimate (see docs/ogc.md).
@@ -18,9 +19,18 @@ EXACT_COUNT_LIMIT = 100_000
 COLUMN_PROPERTIES = ("name", "code")
 
 
-def layer_conditions(class_code: str) -> list[Any]:
+def layer_conditions(class_code: str, lyr: Layer | None = None) -> list[Any]:
     t = city_object
-    return [t.c.class_code == class_code, t.c.state != LifecycleState.RETIRED.value]
+    conds = [t.c.class_code == class_code, t.c.state != LifecycleState.RETIRED.value]
+    if lyr is not None and lyr.kind == LayerKind.DATASET:
+        conds.append(member_condition(lyr.id))
+    return conds
+
+
+def member_condition(layer_id: int) -> Any:
+    """Objects in the current version of a dataset layer (filled by imports; see store/import_tables.py)."""
+    li = layer_item
+    return city_object.c.id.in_(select(li.c.object_id).where(li.c.layer_id == layer_id, li.c.to_version.is_(None)))
 
 
 def time_condition(interval: TimeInterval) -> Any:

@@ -14,7 +14,7 @@ from citybase.kernel.geo import BBox
 
 class LayerKind(StrEnum):
     CLASS = "class"  # a published view over one object class
-    DATASET = "dataset"  # reserved: an imported dataset (a later change)
+    DATASET = "dataset"  # an imported dataset: the objects of its current layer version (domains/imports)
 
 
 class AccessLevel(StrEnum):

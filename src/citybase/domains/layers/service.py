@@ -123,8 +123,8 @@ class LayerService:
             issues.append(Issue("name", "a slug: lower-case letters, digits, - and _, starting with a letter"))
         if not isinstance(new.title, str) or not new.title.strip() or len(new.title) > 200:
             issues.append(Issue("title", "1-200 characters required"))
-        if new.kind != LayerKind.CLASS:
-            issues.append(Issue("kind", "only 'class' layers can be created now ('dataset' comes with imports)"))
+        if new.kind not in (LayerKind.CLASS, LayerKind.DATASET):
+            issues.append(Issue("kind", "'class' (all objects of the class) or 'dataset' (filled by imports)"))
         if issues:
             raise InvalidInputError("invalid layer", issues=issues)
         self.classes.get(new.class_code)
@@ -230,6 +230,8 @@ class LayerService:
             raise InvalidInputError("bad offset", issues=[Issue("offset", "must not be negative")])
         cls = self.classes.get(lyr.class_code or "")
         conds = fq.conditions(cls, query)
+        if lyr.kind == LayerKind.DATASET:
+            conds.append(fq.member_condition(lyr.id))
         t = city_object
         order = window_order(t.c.id, query.bbox)
         stmt = select(t).where(*conds).order_by(order).limit(query.limit + 1).offset(query.offset)
@@ -252,7 +254,7 @@ class LayerService:
         t = city_object
         with self.store.read() as conn:
             row = (
-                conn.execute(select(t).where(t.c.id == object_id, *fq.layer_conditions(lyr.class_code or "")))
+                conn.execute(select(t).where(t.c.id == object_id, *fq.layer_conditions(lyr.class_code or "", lyr)))
                 .mappings()
                 .first()
             )

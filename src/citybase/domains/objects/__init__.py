@@ -14,13 +14,16 @@ from citybase.domains.objects.model import (
     Page,
 )
 from citybase.domains.objects.service import MAX_LIMIT, ObjectService
+from citybase.domains.objects.stats import AreaStats, ClassCount, stats_in_area
 
 __all__ = [
     "IMPORT_GEOJSON_JOB",
     "MAX_LIMIT",
     "UNSET",
+    "AreaStats",
     "AttributeDef",
     "CityObject",
+    "ClassCount",
     "ClassRegistry",
     "LifecycleState",
     "NewObject",
@@ -33,4 +36,5 @@ __all__ = [
     "build_class",
     "make_import_handler",
     "seed_class_table",
+    "stats_in_area",
 ]

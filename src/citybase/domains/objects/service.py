@@ -263,64 +263,78 @@ class ObjectService:
         self, actor: Actor, object_id: int, expected_version: int, changes: ObjectChanges, *, change: str = "update"
     ) -> CityObject:
         """Apply changes if the object is still at ``expected_version`` (optimistic locking)."""
-        given = changes.given()
         with self.store.write() as conn:
-            current = self._current_row(conn, object_id)
-            if not actor.may_write_department(current["department_id"]):
-                raise PermissionDeniedError("objects are changed by their owning department only (一数一源)")
-            if current["version"] != expected_version:
-                raise ConflictError(
-                    f"object {object_id} is at version {current['version']}, "
-                    f"not {expected_version}: reload it and apply your change again"
-                )
-            if current["state"] == LifecycleState.RETIRED:
-                raise ConflictError(f"object {object_id} is retired; retired objects do not change")
-            row = dict(current)
-            if "state" in given:
-                row["state"] = self._transition(current["state"], given["state"])
-                if row["state"] == LifecycleState.RETIRED:
-                    row["valid_to"] = _now()
-            new = NewObject(
-                class_code=row["class_code"],
-                name=given.get("name", row["name"]),
-                geometry=given.get("geometry", row["geom"]),
-                attributes=given.get("attributes", row["attributes"]),
-                department_id=row["department_id"],
-                parent_id=given.get("parent_id", row["parent_id"]),
-                state=row["state"],
-                valid_from=given.get("valid_from", row["valid_from"]),
-            )
-            checked = self.check(conn, actor, new, None, self.departments(conn))
-            self._check_parents(conn, [checked], set())
-            now = _now()
-            values = {k: checked[k] for k in ("name", "geom", "attributes", "parent_id", "valid_from")}
-            values |= {
-                "state": row["state"],
-                "valid_to": row["valid_to"],
-                "version": expected_version + 1,
-                "updated_at": now,
-                "updated_by": actor.name,
-            }
-            done = conn.execute(
-                update(city_object)
-                .where(city_object.c.id == object_id, city_object.c.version == expected_version)
-                .values(**values)
-            )
-            if done.rowcount != 1:  # a concurrent writer won on PostgreSQL between read and update
-                raise ConflictError(f"object {object_id} changed meanwhile; reload it and try again")
-            row |= values
-            conn.execute(city_object_version.insert().values(**_version_row(row, change=change, actor=actor, at=now)))
-            index_geometries(conn, city_object, [(object_id, row["geom"])])
-            self._changed(conn, [current["geom"], row["geom"]], {row["class_code"]})
-            record_audit(
-                conn,
-                actor,
-                f"object.{change}",
-                "city_object",
-                str(object_id),
-                detail={"version": row["version"], "fields": sorted(given)},
-            )
+            self.update_in(conn, actor, object_id, expected_version, changes, change=change)
         return self.get(object_id)
+
+    def update_in(
+        self,
+        conn: Connection,
+        actor: Actor,
+        object_id: int,
+        expected_version: int,
+        changes: ObjectChanges,
+        *,
+        change: str = "update",
+    ) -> int:
+        """Like :meth:`update`, inside the caller's transaction (imports, rollbacks); returns the new version."""
+        given = changes.given()
+        current = self._current_row(conn, object_id)
+        if not actor.may_write_department(current["department_id"]):
+            raise PermissionDeniedError("objects are changed by their owning department only (一数一源)")
+        if current["version"] != expected_version:
+            raise ConflictError(
+                f"object {object_id} is at version {current['version']}, "
+                f"not {expected_version}: reload it and apply your change again"
+            )
+        if current["state"] == LifecycleState.RETIRED:
+            raise ConflictError(f"object {object_id} is retired; retired objects do not change")
+        row = dict(current)
+        if "state" in given:
+            row["state"] = self._transition(current["state"], given["state"])
+            if row["state"] == LifecycleState.RETIRED:
+                row["valid_to"] = _now()
+        new = NewObject(
+            class_code=row["class_code"],
+            name=given.get("name", row["name"]),
+            geometry=given.get("geometry", row["geom"]),
+            attributes=given.get("attributes", row["attributes"]),
+            department_id=row["department_id"],
+            parent_id=given.get("parent_id", row["parent_id"]),
+            state=row["state"],
+            valid_from=given.get("valid_from", row["valid_from"]),
+        )
+        checked = self.check(conn, actor, new, None, self.departments(conn))
+        self._check_parents(conn, [checked], set())
+        now = _now()
+        values = {k: checked[k] for k in ("name", "geom", "attributes", "parent_id", "valid_from")}
+        values |= {
+            "state": row["state"],
+            "valid_to": row["valid_to"],
+            "version": expected_version + 1,
+            "updated_at": now,
+            "updated_by": actor.name,
+        }
+        done = conn.execute(
+            update(city_object)
+            .where(city_object.c.id == object_id, city_object.c.version == expected_version)
+            .values(**values)
+        )
+        if done.rowcount != 1:  # a concurrent writer won on PostgreSQL between read and update
+            raise ConflictError(f"object {object_id} changed meanwhile; reload it and try again")
+        row |= values
+        conn.execute(city_object_version.insert().values(**_version_row(row, change=change, actor=actor, at=now)))
+        index_geometries(conn, city_object, [(object_id, row["geom"])])
+        self._changed(conn, [current["geom"], row["geom"]], {row["class_code"]})
+        record_audit(
+            conn,
+            actor,
+            f"object.{change}",
+            "city_object",
+            str(object_id),
+            detail={"version": row["version"], "fields": sorted(given)},
+        )
+        return int(row["version"])
 
     def retire(self, actor: Actor, object_id: int, expected_version: int) -> CityObject:
         """Deleting retires: the object and its code stay readable, with valid_to set."""

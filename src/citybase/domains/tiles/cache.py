@@ -40,6 +40,15 @@ class TileCache:
         tileset, token, z, x, y = key
         return self.root / tileset / token / str(z) / str(x) / f"{y}.mvt"
 
+    def peek(self, key: Key) -> tuple[bytes, str] | None:
+        """The tile if it is in memory (no disk read: safe on an event loop), counted as a hit; else None."""
+        with self._lock:
+            hit = self._mem.get(key)
+            if hit is not None:
+                self._mem.move_to_end(key)
+                self.hits += 1
+            return hit
+
     def get(self, key: Key) -> tuple[bytes, str] | None:
         with self._lock:
             hit = self._mem.get(key)

@@ -2,8 +2,8 @@
 
 ``CGCS2000Quad`` is built like ``WorldCRS84Quad`` (two 256 × 256 tiles at level 0 covering
 −180..180 × −90..90, halving per level) but in EPSG:4490, whose axis order is latitude, longitude.
-Tiles are served in WebMercatorQuad; the CGCS2000 set describes the grid for clients that tile in
-lon/lat.
+Tiles are served in both (OGC API – Tiles); a CGCS2000Quad level ``z`` has about the scale of
+WebMercatorQuad level ``z + 1`` (:func:`web_mercator_zoom`), which picks the layers and simplification.
 """
 
 from __future__ import annotations
@@ -82,6 +82,33 @@ def cgcs2000_quad(max_zoom: int = MAX_ZOOM) -> dict[str, Any]:
 
 
 TILE_MATRIX_SETS = {"WebMercatorQuad": web_mercator_quad, "CGCS2000Quad": cgcs2000_quad}
+WEB_MERCATOR_QUAD = "WebMercatorQuad"
+CGCS2000_QUAD = "CGCS2000Quad"
+
+
+def matrix_size(tms: str, z: int) -> tuple[int, int]:
+    """(columns, rows) of level ``z``: 2^z × 2^z in WebMercatorQuad, 2^(z+1) × 2^z in CGCS2000Quad."""
+    return (2 << z, 1 << z) if tms == CGCS2000_QUAD else (1 << z, 1 << z)
+
+
+def web_mercator_zoom(tms: str, z: int) -> int:
+    """The WebMercatorQuad zoom of about the same scale: a CGCS2000Quad tile spans 180/2^z degrees, a
+    WebMercatorQuad tile 360/2^z, so level z of the geographic quad draws like Web Mercator z + 1."""
+    return min(z + 1, MAX_ZOOM) if tms == CGCS2000_QUAD else z
+
+
+def geographic_tile_range(
+    bbox: tuple[float, float, float, float], z: int, pad: float = 0.0
+) -> tuple[int, int, int, int]:
+    """:func:`tile_range` for CGCS2000Quad (tiles of 180/2^z degrees from −180 west and 90 north)."""
+    minx, miny, maxx, maxy = bbox
+    size = 180.0 / (1 << z)
+    cols, rows = matrix_size(CGCS2000_QUAD, z)
+    x0 = max(0, math.floor((minx + 180.0) / size - pad))
+    x1 = min(cols - 1, math.floor((maxx + 180.0) / size + pad))
+    y0 = max(0, math.floor((90.0 - maxy) / size - pad))
+    y1 = min(rows - 1, math.floor((90.0 - miny) / size + pad))
+    return x0, y0, x1, y1
 
 
 def lonlat_to_tile(lon: float, lat: float, z: int) -> tuple[float, float]:

@@ -36,14 +36,16 @@ export const session = {
   },
 };
 
-async function request(path, { method = "GET", body, signal, auth = true } = {}) {
+async function request(path, { method = "GET", body, form, signal, auth = true } = {}) {
   const headers = { Accept: "application/json" };
   const token = auth ? session.token() : null;
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  // FormData (file uploads) sets its own multipart Content-Type with the boundary.
+  const payload = form ?? (body === undefined ? undefined : JSON.stringify(body));
   let res;
   try {
-    res = await fetch(path, { method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body) });
+    res = await fetch(path, { method, headers, signal, body: payload });
   } catch (err) {
     if (err.name === "AbortError") throw err;
     throw new ApiError(0, { title: "network", detail: err.message });
@@ -57,6 +59,16 @@ async function request(path, { method = "GET", body, signal, auth = true } = {})
     return request(path, { method, body, signal, auth: false });
   }
   throw new ApiError(res.status, isJson ? data : { detail: String(data).slice(0, 300) });
+}
+
+/** GET an endpoint that another part of the platform may not offer yet: 404 and 405 give null. */
+async function optional(path) {
+  try {
+    return await request(path);
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 404 || err.status === 405)) return null;
+    throw err;
+  }
 }
 
 function query(params) {
@@ -73,6 +85,24 @@ export const api = {
   features: (params, signal) => request(`/api/objects?${query({ ...params, f: "geojson" })}`, { signal }),
   search: (text, limit = 20) => request(`/api/objects?${query({ q: text, limit })}`),
   me: () => request("/api/auth/me"),
+  layers: () => request("/api/layers"),
+  /** The versions of a dataset layer, and what changed between two of them (swipe-compare). */
+  layerVersions: (name) => request(`/api/layers/${encodeURIComponent(name)}/versions`),
+  compareVersions: (name, from, to) =>
+    request(`/api/layers/${encodeURIComponent(name)}/compare?${query({ from, to })}`),
+  /** The code card of a 21-character unified code (object, address, Beidou code, lineage). */
+  code: (code) => request(`/api/codes/${encodeURIComponent(code)}`),
+  /** Counts per class of the objects inside a GeoJSON (Multi)Polygon. */
+  objectStats: (geometry, classes = []) => request("/api/objects/stats", { method: "POST", body: { geometry, classes } }),
+  /** Address suggestions; null when this server has no address service (404), so callers degrade quietly. */
+  addressSuggest: (text, limit = 8) => optional(`/api/addresses/suggest?${query({ q: text, limit })}`),
+  geocode: (text) => optional(`/api/addresses/geocode?${query({ q: text })}`),
+  job: (id) => request(`/api/jobs/${encodeURIComponent(id)}`),
+  imports: {
+    /** Upload a file as multipart form data: file, layer, class_code, crs (see docs/portal.md). */
+    create: (form) => request("/api/imports", { method: "POST", form }),
+    get: (id) => request(`/api/imports/${encodeURIComponent(id)}`),
+  },
   jobs: () => request("/api/jobs"),
   async login(username, password) {
     const answer = await request("/api/auth/login", { method: "POST", body: { username, password }, auth: false });

@@ -5,6 +5,10 @@ import { applyStatic, className, getLang, setLang, t } from "./i18n.js";
 import { JobsPanel } from "./jobs.js";
 import { CityMap } from "./map.js";
 import { LayerPanel } from "./panel.js";
+import { searchAll } from "./search.js";
+import { MapTools } from "./tools.js";
+import { SwipeCompare } from "./swipe.js";
+import { filterItems, LayerTree } from "./tree.js";
 
 const $ = (selector) => document.querySelector(selector);
 const data = { classes: new Map(), departments: new Map() };
@@ -39,7 +43,11 @@ function showError(err) {
 
 // --- map, panel, card ------------------------------------------------------------------------------
 const cityMap = new CityMap($("#map"), { attribution: t("attribution") });
-const panel = new LayerPanel($("#layer-list"), cityMap, lookup);
+const panel = new LayerPanel($("#base-layers"), cityMap, lookup);
+const swipe = new SwipeCompare(cityMap, lookup, { onError: showError });
+const tree = new LayerTree($("#layer-tree"), cityMap, lookup, { onError: showError,
+  onCompare: (layer) => swipe.open(layer) });
+const tools = new MapTools(cityMap, $("#tool-panel"), { onError: showError });
 const card = new Card($("#card"), { lookup, onError: showError, onClose: () => cityMap.highlight(null) });
 const jobs = new JobsPanel($("#jobs-button"), $("#jobs-panel"), { onError: showError });
 
@@ -62,6 +70,35 @@ $("#layers-toggle").addEventListener("click", (e) =>
   showLayerList(e.currentTarget.getAttribute("aria-expanded") !== "true"));
 showLayerList(!window.matchMedia("(max-width: 760px)").matches); // the map first on a phone
 
+/** The filter box narrows both the base layers and the layer tree. */
+function applyFilter() {
+  const shown = filterItems($("#layer-list"), $("#layer-filter").value);
+  $("#layer-filter-empty").hidden = shown > 0;
+}
+$("#layer-filter").addEventListener("input", applyFilter);
+$("#layer-group-by").addEventListener("change", (e) => {
+  tree.setGroupBy(e.target.value);
+  applyFilter();
+});
+
+// --- toolbar: 2D/3D and the drawing tools --------------------------------------------------------------
+function renderToolbar() {
+  const on3d = cityMap.extrusion;
+  $("#mode-3d").setAttribute("aria-pressed", String(on3d));
+  $("#mode-3d").textContent = t(on3d ? "mode_2d" : "mode_3d");
+  for (const mode of ["distance", "area", "stats"]) {
+    $(`#tool-${mode}`).setAttribute("aria-pressed", String(tools.mode === mode));
+  }
+}
+$("#mode-3d").addEventListener("click", () => cityMap.setExtrusion(!cityMap.extrusion));
+for (const mode of ["distance", "area", "stats"]) {
+  $(`#tool-${mode}`).addEventListener("click", () => {
+    card.hide();
+    tools.start(mode);
+  });
+}
+cityMap.addEventListener("extrusion", renderToolbar);
+tools.addEventListener("change", renderToolbar);
 // --- login -----------------------------------------------------------------------------------------
 const dialog = $("#login-dialog");
 
@@ -98,15 +135,22 @@ document.addEventListener("citybase:session", renderSession);
 // --- search ----------------------------------------------------------------------------------------
 const results = $("#search-results");
 
-function showResults(items) {
-  const rows = items.map((obj) => h("li", {}, h("button", { type: "button", className: "result",
+/** One result row: an object (opens its card) or an address (flies there). */
+function resultRow(item) {
+  const kind = item.kind === "address" ? t("result_address")
+    : className(data.classes.get(item.class_code)) || item.class_code;
+  const row = h("li", {}, h("button", { type: "button", className: `result result-${item.kind}`,
     onclick: () => {
       results.hidden = true;
-      if (obj.geometry) cityMap.flyTo(obj.geometry);
-      selectObject(obj.id);
-    } }, h("span", { className: "result-name" }, obj.name),
-  h("span", { className: "result-class" }, className(data.classes.get(obj.class_code)) || obj.class_code))));
-  fill(results, rows.length ? rows : h("li", { className: "muted" }, t("no_results")));
+      if (item.geometry) cityMap.flyTo(item.geometry);
+      if (item.kind === "object") selectObject(item.id);
+    } }, h("span", { className: "result-name" }, item.name),
+  h("span", { className: "result-class" }, kind)));
+  return row;
+}
+
+function showResults(items) {
+  fill(results, items.length ? items.map(resultRow) : h("li", { className: "muted" }, t("no_results")));
   results.hidden = false;
 }
 
@@ -120,7 +164,15 @@ $("#search-form").addEventListener("submit", async (e) => {
   fill(results, h("li", { className: "muted" }, t("searching")));
   results.hidden = false;
   try {
-    showResults((await api.search(text)).items);
+    const items = await searchAll(text);
+    // A code names one object: open it at once.
+    if (items.length === 1 && items[0].viaCode) {
+      results.hidden = true;
+      if (items[0].geometry) cityMap.flyTo(items[0].geometry);
+      selectObject(items[0].id);
+      return;
+    }
+    showResults(items);
   } catch (err) {
     results.hidden = true;
     showError(err);
@@ -134,7 +186,10 @@ document.addEventListener("keydown", (e) => {
 $("#lang-toggle").addEventListener("click", () => setLang(getLang() === "zh" ? "en" : "zh"));
 document.addEventListener("citybase:lang", () => {
   panel.render();
+  tree.render();
   card.render();
+  applyFilter();
+  renderToolbar();
   results.hidden = true;
 });
 
@@ -152,11 +207,17 @@ async function start() {
   api.departments().then((answer) => {
     data.departments = new Map(answer.items.map((d) => [d.id, d]));
     card.render();
+    tree.render();
+    applyFilter();
   }).catch(() => {}); // only for department names on the card; the id is shown without it
   await cityMap.ready;
   panel.render();
+  await tree.load();
+  applyFilter();
+  renderToolbar();
 }
 
 // For the browser tests (and curious operators): the map and a way to wait until it has drawn.
-window.__citybase = { map: cityMap.map, cityMap, card, jobs, selectObject, idle: () => cityMap.idle() };
+window.__citybase = { map: cityMap.map, cityMap, card, jobs, tree, tools, swipe, selectObject,
+  idle: () => cityMap.idle() };
 start();

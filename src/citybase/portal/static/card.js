@@ -38,16 +38,31 @@ export class Card {
 
   async show(id) {
     this.versions = null;
+    this.address = null;
     this.el.hidden = false;
     this.el.replaceChildren(h("p", { className: "muted" }, t("loading")));
     try {
       this.obj = await api.object(id);
       this.render();
+      this.#loadAddress(this.obj);
       return this.obj;
     } catch (err) {
       this.hide();
       this.onError(err);
       return null;
+    }
+  }
+
+  /** The linked standard address comes with the code card (GET /api/codes/{code}); uncoded objects have none. */
+  async #loadAddress(obj) {
+    if (!obj.code) return;
+    try {
+      const answer = await api.code(obj.code);
+      if (this.obj !== obj) return; // another object was opened meanwhile
+      this.address = answer.address || null;
+      if (this.address) this.render();
+    } catch {
+      // The card is complete without it: a code that cannot be resolved just shows no address.
     }
   }
 
@@ -71,6 +86,7 @@ export class Card {
       ["class", cls ? `${className(cls)} (${obj.class_code})` : obj.class_code],
       ["code", obj.code || h("span", { className: "muted" }, t("no_code"))],
       ["state", h("span", { className: `state state-${obj.state}` }, tValue("state", obj.state))],
+      ...(this.address ? [["address", this.address]] : []),
       ["department", dept ? (getLang() === "en" && dept.name_en) || dept.name : obj.department_id ?? "—"],
       ["version", obj.version],
       ["updated_at", `${formatTime(obj.updated_at)} · ${obj.updated_by}`],

@@ -9,7 +9,7 @@ const BOUNDARY_MINZOOM = 0;
 export const TILES = `${location.origin}/api/tiles/basemap/{z}/{x}/{y}.mvt`;
 const TILE_MAXZOOM = 16;
 // Extrusion height: height_m, else floors × floor height (3 m by default), else 10 m.
-const HEIGHT = ["case", ["has", "height_m"], ["get", "height_m"],
+export const HEIGHT = ["case", ["has", "height_m"], ["get", "height_m"],
   ["has", "floors"], ["*", ["get", "floors"], ["coalesce", ["get", "floor_height_m"], 3]], 10];
 
 // One entry per class, bottom to top: a layer of the basemap tiles, drawn from `minzoom` (the tileset's own).
@@ -38,6 +38,7 @@ const ROAD_FILL = ["match", ["get", "road_class"], "快速路", "#f7cf7c", "主�
 const ROAD_RANK = ["match", ["get", "road_class"], "快速路", 4, "主干路", 3, "次干路", 2, "支路", 1.3, 1];
 const ZOOMED = (rank, at11, at18) => ["interpolate", ["exponential", 1.6], ["zoom"], 11, ["*", rank, at11],
   18, ["*", rank, at18]];
+const WHITE_MODEL = "#f7f7f4";
 const BUILDING_USE = ["match", ["get", "use"], "住宅", "#e3d6c8", "商业", "#efd2bd", "商住混合", "#ead3c0",
   "办公", "#d3d9e3", "公共服务", "#dccfe3", "工业", "#d6d3cc", "#dcd3ca"];
 
@@ -52,9 +53,10 @@ function styleLayers(def) {
       return [
         { ...base, id, type: "fill", paint: { "fill-color": BUILDING_USE, "fill-outline-color": def.outline } },
         { ...base, id: `${id}-3d`, type: "fill-extrusion", layout: { visibility: "none" },
+          // White models (白模): one neutral colour, so shape and height read, not use.
           paint: { "fill-extrusion-color": ["case", ["boolean", ["feature-state", "selected"], false], "#f08c4a",
-            BUILDING_USE], "fill-extrusion-height": HEIGHT,
-            "fill-extrusion-opacity": 0.9 } },
+            WHITE_MODEL], "fill-extrusion-height": HEIGHT,
+            "fill-extrusion-opacity": 0.95, "fill-extrusion-vertical-gradient": true } },
       ];
     case "road":
       return [
@@ -72,6 +74,20 @@ function styleLayers(def) {
         "circle-color": def.color, "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.2,
         "circle-radius": ["interpolate", ["linear"], ["zoom"], 15, 3.5, 19, 8] } }];
   }
+}
+
+/** A style with the basemap alone (flat buildings): the swipe-compare maps (swipe.js) start from it. */
+export function baseStyle() {
+  const layers = LAYERS.flatMap((def) => styleLayers(def)).filter((l) => l.type !== "fill-extrusion");
+  return { version: 8, light: { anchor: "viewport", intensity: 0.3 },
+    sources: { basemap: { type: "vector", tiles: [TILES], minzoom: 0, maxzoom: TILE_MAXZOOM } },
+    layers: [{ id: "background", type: "background", paint: { "background-color": "#f4f2ee" } }, ...layers] };
+}
+
+/** MapLibre's transformRequest: tiles are API calls, so send the login (when there is one) like every request. */
+export function authorizeTiles(url) {
+  return /^\/(api|ogc)\//.test(url.slice(location.origin.length)) && url.startsWith(location.origin) && session.token()
+    ? { url, headers: { Authorization: `Bearer ${session.token()}` } } : { url };
 }
 
 const SELECTION_LAYERS = [
@@ -114,8 +130,7 @@ export class CityMap extends EventTarget {
     this.map = new maplibregl.Map({
       container, ...START, maxPitch: 70, attributionControl: false,
       // Tiles are API calls: send the login (when there is one) like every other request.
-      transformRequest: (url) => (url.startsWith(`${location.origin}/api/`) && session.token()
-        ? { url, headers: { Authorization: `Bearer ${session.token()}` } } : { url }),
+      transformRequest: authorizeTiles,
       // A softer light than the default keeps extruded buildings bright.
       style: { version: 8, sources: {}, light: { anchor: "viewport", intensity: 0.3 },
         layers: [{ id: "background", type: "background", paint: { "background-color": "#f4f2ee" } }] },
@@ -209,6 +224,26 @@ export class CityMap extends EventTarget {
     this.extrusion = on;
     this.setVisible("050101", this.state.get("050101").visible);
     this.map.easeTo({ pitch: on ? 55 : 0, bearing: on ? -15 : 0, duration: 600 });
+    this.dispatchEvent(new Event("extrusion"));
+  }
+
+  /** Add a source with its style layers above the basemap (below the selection); its layers are clickable. */
+  addOverlay(sourceId, source, layers) {
+    if (this.map.getSource(sourceId)) return;
+    this.map.addSource(sourceId, source);
+    for (const layer of layers) {
+      this.map.addLayer({ ...layer, source: sourceId }, SELECTION_LAYERS[0].id);
+      this.clickable.unshift(layer.id);
+    }
+  }
+
+  removeOverlay(sourceId) {
+    if (!this.map.getSource(sourceId)) return;
+    for (const layer of this.map.getStyle().layers.filter((l) => l.source === sourceId)) {
+      this.map.removeLayer(layer.id);
+      this.clickable = this.clickable.filter((id) => id !== layer.id);
+    }
+    this.map.removeSource(sourceId);
   }
 
   /** Whether a class is drawn at the current zoom (the panel greys out those that need zooming in). */
@@ -218,6 +253,11 @@ export class CityMap extends EventTarget {
   }
 
   #click(point) {
+    // A drawing tool (measure, statistics) takes the clicks while it is active.
+    if (this.capture) {
+      this.capture(this.map.unproject(point).toArray());
+      return;
+    }
     const box = [[point.x - 4, point.y - 4], [point.x + 4, point.y + 4]];
     const hit = this.map.queryRenderedFeatures(box, { layers: this.clickable })[0];
     this.dispatchEvent(new CustomEvent("select", { detail: { id: hit ? hit.properties.id : null } }));

@@ -12,6 +12,10 @@ export class LayerPanel {
     this.lookup = lookup;
     cityMap.addEventListener("layers", () => this.#status());
     cityMap.map.on("zoomend", () => this.#status());
+    cityMap.addEventListener("extrusion", () => {
+      const box = this.el.querySelector("#layer-3d");
+      if (box) box.checked = cityMap.extrusion;
+    });
   }
 
   render() {
@@ -35,11 +39,13 @@ export class LayerPanel {
     box.dataset.code = def.code;
     const swatch = h("span", { className: `swatch swatch-${def.kind}` });
     swatch.style.setProperty("--swatch", def.color === "#ffffff" ? def.outline : def.color);
-    return h("label", { className: "layer-item", htmlFor: id },
+    const item = h("label", { className: "layer-item", htmlFor: id },
       box, swatch,
       h("span", { className: "layer-name", title: cls ? className(cls) : def.code }, cls ? className(cls) : def.code),
       h("span", { className: "layer-note", id: `${id}-note` }),
       h("span", { className: "layer-count" }, cls ? t("objects_count", { n: cls.objects.toLocaleString() }) : ""));
+    item.dataset.search = [cls?.name, cls?.name_en, def.code].filter(Boolean).join(" ").toLowerCase(); // filter box
+    return item;
   }
 
   /** Grey out layers that need zooming in, and say when an answer was cut off at the request limit. */

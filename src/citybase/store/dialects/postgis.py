@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import JSON, Connection, LargeBinary, Table, bindparam, func, literal_column, select
@@ -100,18 +101,6 @@ def index_geometries(conn: Connection, table: Table, rows: Iterable[tuple[int, B
     """GiST indexes follow the table by themselves."""
 
 
-def _copy_value(value: Any, kind: str) -> Any:
-    if value is None:
-        return None
-    if kind == "geometry":
-        return shapely.to_wkb(shapely.set_srid(value, SRID), hex=True, include_srid=True)
-    if kind == "json":
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
-
-
 def _column_kind(column: Any) -> str:
     from citybase.store.types import Geometry
 
@@ -122,18 +111,34 @@ def _column_kind(column: Any) -> str:
     return "plain"
 
 
+def _copy_column(values: list[Any], kind: str) -> list[Any]:
+    """One column of a COPY, converted at once (column-wise is several times faster than cell by cell).
+
+    Geometry becomes hex EWKB through shapely's array functions, JSON text, dates ISO text; None stays
+    None (NULL).
+    """
+    if kind == "geometry":
+        geoms = np.empty(len(values), dtype=object)
+        geoms[:] = values
+        return list(shapely.to_wkb(shapely.set_srid(geoms, SRID), hex=True, include_srid=True))
+    if kind == "json":
+        return [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
+    return [v.isoformat() if isinstance(v, datetime | date) else v for v in values]
+
+
 def bulk_load(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """COPY rows into the table (text format; geometry as hex EWKB, JSON as text)."""
     if not rows:
         return
     cols = [c for c in table.columns if c.name in rows[0]]
     kinds = [_column_kind(c) for c in cols]
+    columns = [_copy_column([row.get(c.name) for row in rows], k) for c, k in zip(cols, kinds, strict=True)]
     raw = conn.connection.driver_connection
     assert raw is not None
     names = ", ".join(c.name for c in cols)
     with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([_copy_value(row.get(c.name), k) for c, k in zip(cols, kinds, strict=True)])
+        for values in zip(*columns, strict=True):
+            copy.write_row(values)
 
 
 def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:

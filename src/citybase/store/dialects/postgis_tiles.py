@@ -3,6 +3,10 @@
 The bbox filter is on the native geometry (``geom && ST_Transform(ST_TileEnvelope(…, margin), 4490)``)
 so the GiST index answers it; only the rows found are transformed to Web Mercator and clipped by
 ``ST_AsMVTGeom``. Attribute properties come as one ``jsonb`` column (``ST_AsMVT`` expands its keys).
+
+In the geographic ``CGCS2000Quad`` the geometry stays in EPSG:4490: the tile envelope is
+``ST_MakeEnvelope`` of the tile's lon/lat bounds (computed in Python, bound as parameters), and
+``ST_AsMVTGeom`` maps it onto the 4096 grid directly (no transform).
 """
 
 from __future__ import annotations
@@ -37,32 +41,49 @@ from citybase.kernel.geo import SRID
 # Half the circumference of the Web Mercator sphere: tile size at zoom z is 2 * HALF / 2^z metres.
 HALF = 20037508.342789244
 FID = "__fid"
+GEOGRAPHIC = "CGCS2000Quad"
 
 
 _WORLD = f"ST_MakeEnvelope({-HALF!r}, {-HALF!r}, {HALF!r}, {HALF!r}, 3857)"
 
 
-def _envelope(margin: bool = False) -> Any:
+def _geo_envelope(margin: bool) -> Any:
+    """The bound lon/lat bounds of a CGCS2000Quad tile (``tile_x0`` … or, with the buffer, ``tile_bx0`` …)."""
+    p = "tile_b" if margin else "tile_"
+    corners = (cast(bindparam(f"{p}{k}"), Float) for k in ("x0", "y0", "x1", "y1"))
+    return func.ST_MakeEnvelope(*corners, literal_column(str(SRID)))
+
+
+def _envelope(margin: bool = False, tms: str = "WebMercatorQuad") -> Any:
     """``ST_TileEnvelope`` of the bound tile (z, x, y as parameters, so the compiled SQL is cached)."""
+    if tms == GEOGRAPHIC:
+        return _geo_envelope(margin)
     z, x, y = (cast(bindparam(f"tile_{k}"), Integer) for k in "zxy")
     if not margin:
         return func.ST_TileEnvelope(z, x, y)
     return func.ST_TileEnvelope(z, x, y, literal_column(_WORLD), cast(bindparam("tile_margin"), Float))
 
 
-def _bbox(table: Table) -> Any:
+def _bbox(table: Table, tms: str) -> Any:
     """The index-friendly filter: native geometry && the buffered tile, transformed to lon/lat."""
     t = table.name
+    if tms == GEOGRAPHIC:
+        return literal_column(f"{t}.geom").op("&&")(_envelope(margin=True, tms=tms))
     return literal_column(f"{t}.geom").op("&&")(func.ST_Transform(_envelope(margin=True), literal_column(str(SRID))))
 
 
-def _layer(src: Any, z: int, spec: Any, extent: int, buffer: int, geom: str, where: Any) -> Any:
+def _layer(src: Any, z: int, spec: Any, extent: int, buffer: int, geom: str, where: Any, tms: str) -> Any:
     """One layer's ``ST_AsMVT`` over ``src`` (the table, or the tile's rows) as a scalar subquery."""
     if spec.simplify_px > 0:
-        tolerance = spec.simplify_px * (2 * HALF / (1 << z)) / extent
+        size = 180.0 / (1 << z) if tms == GEOGRAPHIC else 2 * HALF / (1 << z)  # tile width in map units
+        tolerance = spec.simplify_px * size / extent
         geom = f"ST_SimplifyPreserveTopology({geom}, {tolerance!r})"
     mvt_geom = func.ST_AsMVTGeom(
-        literal_column(geom), _envelope(), literal_column(str(int(extent))), literal_column(str(int(buffer))), true()
+        literal_column(geom),
+        _envelope(tms=tms),
+        literal_column(str(int(extent))),
+        literal_column(str(int(buffer))),
+        true(),
     )
     cols: list[Any] = [src.c.id.label(FID), mvt_geom.label("geom")]
     cols += [src.c[c] for c in spec.columns]
@@ -85,12 +106,13 @@ def _layer(src: Any, z: int, spec: Any, extent: int, buffer: int, geom: str, whe
     return select(func.coalesce(mvt, literal_column("''::bytea"))).select_from(sub).scalar_subquery()
 
 
-def _parts(table: Table, z: int, layers: Sequence[Any], extent: int, buffer: int) -> list[Any]:
+def _parts(table: Table, z: int, layers: Sequence[Any], extent: int, buffer: int, tms: str) -> list[Any]:
     t = table.name
+    projected = f"{t}.geom" if tms == GEOGRAPHIC else f"ST_Transform({t}.geom, 3857)"
     if len(layers) == 1:
         spec = layers[0]
-        where = _bbox(table) if spec.where is None else and_(_bbox(table), spec.where)
-        return [_layer(table, z, spec, extent, buffer, f"ST_Transform({t}.geom, 3857)", where)]
+        where = _bbox(table, tms) if spec.where is None else and_(_bbox(table, tms), spec.where)
+        return [_layer(table, z, spec, extent, buffer, projected, where, tms)]
     # Several layers (the basemap): one index scan for the tile's rows of every layer, materialised
     # once, then one ST_AsMVT per layer over those rows — not one GiST scan per layer.
     wheres = [spec.where for spec in layers]
@@ -99,13 +121,13 @@ def _parts(table: Table, z: int, layers: Sequence[Any], extent: int, buffer: int
         if w is not None:
             needed |= {c.name for c in iterate(w) if isinstance(c, Column) and c.table is table}
     cols = [c for c in table.c if c.name in needed and c.name != "geom"]
-    rows_q = select(*cols, literal_column(f"ST_Transform({t}.geom, 3857)").label("g")).where(_bbox(table))
+    rows_q = select(*cols, literal_column(projected).label("g")).where(_bbox(table, tms))
     if all(w is not None for w in wheres):
         rows_q = rows_q.where(or_(*wheres))
     rows = rows_q.cte("tile_rows")
     adapt = ClauseAdapter(rows)
     return [
-        _layer(rows, z, spec, extent, buffer, "tile_rows.g", None if w is None else adapt.traverse(w))
+        _layer(rows, z, spec, extent, buffer, "tile_rows.g", None if w is None else adapt.traverse(w), tms)
         for spec, w in zip(layers, wheres, strict=True)
     ]
 
@@ -117,14 +139,14 @@ _MAX_STATEMENTS = 2048
 
 
 def _statement(
-    dialect: Any, table: Table, z: int, layers: Sequence[Any], extent: int, buffer: int
+    dialect: Any, table: Table, z: int, layers: Sequence[Any], extent: int, buffer: int, tms: str
 ) -> tuple[str, dict[str, Any]]:
     """The SQL text (driver paramstyle) and fixed parameters of a tile's statement, compiled once."""
-    key = (table.name, z, extent, buffer, *(id(s) for s in layers))
+    key = (table.name, tms, z, extent, buffer, *(id(s) for s in layers))
     hit = _STATEMENTS.get(key)
     if hit is not None and all(a is b for a, b in zip(hit[1], layers, strict=True)):
         return hit[0]
-    parts = _parts(table, z, layers, extent, buffer)
+    parts = _parts(table, z, layers, extent, buffer, tms)
     joined = parts[0]
     for part in parts[1:]:
         joined = joined.op("||")(part)
@@ -136,12 +158,40 @@ def _statement(
     return stmt
 
 
+def geographic_bounds(z: int, x: int, y: int, margin: float = 0.0) -> tuple[float, float, float, float]:
+    """(lon0, lat0, lon1, lat1) of CGCS2000Quad tile z/x/y, widened by ``margin`` (a fraction of a tile)."""
+    size = 180.0 / (1 << z)
+    return (
+        -180.0 + (x - margin) * size,
+        90.0 - (y + 1 + margin) * size,
+        -180.0 + (x + 1 + margin) * size,
+        90.0 - (y - margin) * size,
+    )
+
+
 def render_mvt(
-    conn: Connection, table: Table, tile: tuple[int, int, int], layers: Sequence[Any], extent: int, buffer: int
+    conn: Connection,
+    table: Any,
+    tile: tuple[int, int, int],
+    layers: Sequence[Any],
+    extent: int,
+    buffer: int,
+    tms: str = "WebMercatorQuad",
+    source_params: dict[str, Any] | None = None,
 ) -> bytes:
+    """``table``: ``city_object``, or a subquery of the same columns (a past layer version, whose own
+    parameters are ``source_params``; it is small and unindexed, its rows are filtered by ``geom &&``)."""
     z, x, y = tile
-    params = {"tile_z": z, "tile_x": x, "tile_y": y, "tile_margin": buffer / extent}
-    sql, fixed = _statement(conn.dialect, table, z, layers, extent, buffer)
+    if tms == GEOGRAPHIC:
+        params: dict[str, Any] = {}
+        for prefix, margin in (("tile_", 0.0), ("tile_b", buffer / extent)):
+            corners = geographic_bounds(z, x, y, margin)
+            params |= {f"{prefix}{k}": v for k, v in zip(("x0", "y0", "x1", "y1"), corners, strict=True)}
+    else:
+        params = {"tile_z": z, "tile_x": x, "tile_y": y, "tile_margin": buffer / extent}
+    if source_params:
+        params |= source_params
+    sql, fixed = _statement(conn.dialect, table, z, layers, extent, buffer, tms)
     data = conn.exec_driver_sql(sql, fixed | params).scalar_one()
     return bytes(data) if data else b""
 

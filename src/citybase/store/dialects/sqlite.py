@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import shapely
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
@@ -226,11 +227,46 @@ def index_geometries(conn: Connection, table: Table, rows: Iterable[tuple[int, B
         raw.executemany(f"INSERT OR REPLACE INTO {rt} VALUES (?, ?, ?, ?, ?)", boxes)
 
 
+def _bound_column(conn: Connection, col: Any, values: list[Any]) -> list[Any]:
+    """A column's values as SQLAlchemy would bind them; geometry as WKB by shapely's array function."""
+    from citybase.store.types import Geometry
+
+    if isinstance(col.type, Geometry):
+        geoms = np.empty(len(values), dtype=object)
+        geoms[:] = values
+        return list(shapely.to_wkb(geoms))
+    process = col.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    return values if process is None else [process(v) for v in values]
+
+
+def _plain_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> bool:
+    """One executemany on the driver with values bound column by column (about 3x less Python per row
+    than ``conn.execute(table.insert(), rows)``). False when SQLAlchemy must do it: rows of different
+    keys, unknown keys, or left-out columns with a Python-side default."""
+    names = list(rows[0])
+    keys = rows[0].keys()
+    if any(n not in table.c for n in names) or any(r.keys() != keys for r in rows):
+        return False
+    if any(c.default is not None for c in table.columns if c.name not in keys):
+        return False
+    columns = [_bound_column(conn, table.c[n], [r[n] for r in rows]) for n in names]
+    quote = conn.dialect.identifier_preparer.quote
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+        f"VALUES ({', '.join('?' for _ in names)})"
+    )
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    raw.executemany(sql, zip(*columns, strict=True))
+    return True
+
+
 def bulk_load(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert many rows in one statement batch, then index their geometry in bulk."""
     if not rows:
         return
-    conn.execute(table.insert(), list(rows))
+    if not _plain_insert(conn, table, rows):
+        conn.execute(table.insert(), list(rows))
     geom_col = _geometry_column(table)
     if geom_col is not None:
         index_geometries(conn, table, ((r["id"], r.get(geom_col)) for r in rows))
