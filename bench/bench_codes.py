@@ -103,6 +103,23 @@ def fresh_database(db: str, url: str | None, work_dir: Path) -> str:
     return Store(url).url.rsplit("/", 1)[0] + f"/{PG_DATABASE}"
 
 
+def existing_database(db: str, url: str | None, work_dir: Path) -> str:
+    if db == "sqlite":
+        path = work_dir / "bench_codes.db"
+        assert path.exists(), f"--reuse: no {path} (run once with --keep)"
+        return f"sqlite:///{path}"
+    assert url, "--db postgres needs the server URL"
+    return Store(url).url.rsplit("/", 1)[0] + f"/{PG_DATABASE}"
+
+
+def clear_codes(store: Store) -> None:
+    """Undo an earlier coding run of the bench database (bench only: the platform never deletes codes)."""
+    with store.write() as conn:
+        conn.exec_driver_sql("UPDATE city_object SET code = NULL WHERE code IS NOT NULL")
+        for table in ("code_crosswalk", "object_beidou", "code_registry", "code_counter", "job"):
+            conn.exec_driver_sql(f"DELETE FROM {table}")
+
+
 def set_up(platform: Platform) -> list[int]:
     platform.init(admin_password="bench-admin-pass")
     for c in CLASSES:
@@ -272,19 +289,28 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "citybase-bench")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse the database of an earlier --keep run (SQLite: the file in --work-dir): "
+                             "its codes are cleared and the load is skipped")
     args = parser.parse_args()
     kind = args.db[0]
     if kind not in ("sqlite", "postgres"):
         parser.error("--db sqlite | --db postgres URL")
     args.work_dir.mkdir(parents=True, exist_ok=True)
-    url = fresh_database(kind, args.db[1] if len(args.db) > 1 else None, args.work_dir)
+    server = args.db[1] if len(args.db) > 1 else None
+    url = existing_database(kind, server, args.work_dir) if args.reuse else fresh_database(kind, server, args.work_dir)
     settings = load_settings(data_dir=args.work_dir / "data", database_url=url, job_workers=0, log_json=False)
     platform = Platform(settings)
-    depts = set_up(platform)
-    log(f"loading {args.n:,} objects into {platform.store.name}")
-    rebuild = without_indexes(platform.store)
-    load_s = load(platform, args.n, depts)
-    index_s = restore_indexes(platform.store, rebuild)
+    if args.reuse:
+        log(f"reusing the loaded objects of {url}; clearing their codes")
+        load_s = index_s = 0.0
+        clear_codes(platform.store)
+    else:
+        depts = set_up(platform)
+        log(f"loading {args.n:,} objects into {platform.store.name}")
+        rebuild = without_indexes(platform.store)
+        load_s = load(platform, args.n, depts)
+        index_s = restore_indexes(platform.store, rebuild)
     maintain(platform.store)
     log("Beidou batch vs per-point")
     rates = beidou_rates(platform)
