@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -112,3 +113,36 @@ def test_naming_page_proposes_and_approves(served: tuple[str, SmallTree, Platfor
         assert platform.addresses.search("檀溪东路", level="road")
         assert errors == []
         browser.close()
+
+
+def test_the_map_search_suggests_standard_addresses_while_typing(served: tuple[str, SmallTree, Platform]) -> None:
+    """Type-ahead on the map page answers from the address registry; choosing a row flies there."""
+    base, tree, platform = served
+    plate = platform.addresses.record(tree.plate)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{base}/portal/")
+        _poll(page, "() => !!(window.__citybase && window.__citybase.map.loaded())")
+        page.locator("#search-input").press_sequentially("长虹路57", delay=40)  # no Enter: type-ahead
+        row = page.locator("#search-results button.result-address").first
+        expect(row).to_be_visible(timeout=10000)
+        expect(row.locator(".result-name")).to_contain_text("长虹路57号")
+        row.click()
+        near = (
+            "([x, y]) => { const c = window.__citybase.map.getCenter();"
+            " return Math.abs(c.lng - x) < 1e-4 && Math.abs(c.lat - y) < 1e-4; }"
+        )
+        _poll(page, near, [plate.lon, plate.lat])
+        assert errors == []
+        browser.close()
+
+
+def _poll(page: Any, predicate: str, arg: Any = None, timeout: float = 20.0) -> None:
+    """Wait until ``predicate`` is true in the page (the portal's CSP forbids wait_for_function's eval)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(predicate, arg):
+        assert time.monotonic() < deadline, f"timed out waiting for {predicate}"
+        time.sleep(0.1)

@@ -5,7 +5,7 @@ import { applyStatic, className, getLang, setLang, t } from "./i18n.js";
 import { JobsPanel } from "./jobs.js";
 import { CityMap } from "./map.js";
 import { LayerPanel } from "./panel.js";
-import { searchAll } from "./search.js";
+import { searchAll, suggestAddresses } from "./search.js";
 import { MapTools } from "./tools.js";
 import { SwipeCompare } from "./swipe.js";
 import { filterItems, LayerTree } from "./tree.js";
@@ -154,7 +154,26 @@ function showResults(items) {
   results.hidden = false;
 }
 
+// Type-ahead: after a short pause in typing, the standard addresses that continue the text.
+// A submit (Enter / 搜索) searches objects and addresses together and replaces these rows.
+let typed = 0;
+$("#search-input").addEventListener("input", () => {
+  const text = $("#search-input").value.trim();
+  const mine = ++typed;
+  if (text.length < 2 || looksLikeCodePrefix(text)) return;
+  setTimeout(async () => {
+    if (mine !== typed) return;  // still typing
+    const items = await suggestAddresses(text);
+    if (mine === typed && items.length) showResults(items);
+  }, 250);
+});
+
+function looksLikeCodePrefix(text) {
+  return /^[0-9A-Za-z]{6,}$/.test(text);  // a code being typed: no address suggestions
+}
+
 $("#search-form").addEventListener("submit", async (e) => {
+  typed += 1;  // a pending suggestion must not replace the search results
   e.preventDefault();
   const text = $("#search-input").value.trim();
   if (!text) {

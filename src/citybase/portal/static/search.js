@@ -28,6 +28,15 @@ export async function searchAll(text) {
   return [...found, ...addresses];
 }
 
+/** Type-ahead while typing: standard addresses only (suggest), [] when the service is missing. */
+export async function suggestAddresses(text) {
+  try {
+    return listOf(await api.addressSuggest(text)).map(toResult).filter((r) => r.name);
+  } catch {
+    return [];
+  }
+}
+
 /** Address hits; [] when the address service is missing or fails (the object search still answers). */
 async function searchAddresses(text) {
   try {
