@@ -154,6 +154,7 @@ def test_chinese_numerals() -> None:
     ("cellno", "二单元", "2单元"), ("cellno", "2门", "2单元"), ("floorno", "十二层", "12层"),
     ("floorno", "3楼", "3层"), ("roomno", "二〇二", "202室"), ("roomno", "502户", "502室"),
     ("roomno", "1203房", "1203室"), ("roadno", "１２号", "12号"), ("road", "江场三路", "江场三路"),
+    ("floorno", "-1层", "B1层"), ("floorno", "－2楼", "B2层"), ("floorno", "B1层", "B1层"),
 ])
 def test_canonical_values(kind: str, text: str, value: str) -> None:
     assert canonical(kind, text) == value

@@ -154,6 +154,7 @@ def canonical(kind: str, text: str) -> str:
     value = clean(text)
     if kind not in _NUMBER_KINDS:
         return value
+    basement = kind == "floorno" and fold(text).lstrip().startswith("-")  # -1层 = B1层; clean() drops the dash
     value = numerals_to_digits(value)
     suffixes, unit = _SUFFIXES[kind]
     stem = value
@@ -165,8 +166,8 @@ def canonical(kind: str, text: str) -> str:
     if m is None:
         return value
     core = m.group(1).upper() if kind != "roadno" else m.group(1)
-    if kind == "floorno" and core.startswith("-"):
-        core = "B" + core[1:]
+    if basement:
+        core = "B" + core
     return core + unit
 
 
