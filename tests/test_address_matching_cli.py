@@ -67,7 +67,8 @@ def test_geocode_reverse_suggest_and_review(city: CliRunner) -> None:
     assert "matched" in out and "人民路14号1栋" in out and "襄州区" in out
     assert "檀溪路88号" in run(city, "addresses", "reverse", "112.12", "32.0", "--k", "1")
     assert "人民路12号" in run(city, "addresses", "suggest", "人民路1")
-    assert "queued 2 of 3" in run(city, "addresses", "review", "send", "人民路99号", "长征路7号", "人民路12号")
+    sent = run(city, "addresses", "review", "send", "人民路99号", "长征路7号", "人民路12号", "   ")
+    assert "queued 2 of 4" in sent and "not queued: '   '" in sent  # a bad text does not stop the others
     listing = run(city, "addresses", "review", "list")
     assert "2 open" in listing and "人民路99号" in listing
     assert "dismissed" in run(city, "addresses", "review", "close", "1")

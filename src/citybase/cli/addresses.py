@@ -126,9 +126,10 @@ def review_send(texts: list[str], source: Annotated[str, typer.Option(help="Wher
     """Match TEXTS and queue those not matched confidently."""
     platform = state.platform()
     queued = []
-    for t in texts:
-        m = platform.address_matcher.match(t, limit=5)
-        if m.result.status != "matched":
+    for t, m in zip(texts, platform.address_matcher.match_many(texts, limit=5), strict=True):
+        if isinstance(m, Exception):  # a bad text is reported and skipped; the others are still queued
+            console.print(f"not queued: {t!r}: {m}", markup=False)
+        elif m.result.status != "matched":
             queued.append((t, m.result))
     ids = platform.address_review.send(cli_actor(), queued, source=source) if queued else []
     console.print(f"queued {len(ids)} of {len(texts)}: {ids}", markup=False)
