@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from citybase.cli.common import cli_actor, console, handle_errors, progress_bar, state
+from citybase.cli.common import cli_actor, console, exit_unless_succeeded, handle_errors, progress_bar, run_job, state
 from citybase.domains.access import Actor
 from citybase.domains.addresses import IMPORT_ADDRESSES_JOB, NAMING_KINDS, Workflow, export_file, job_params
 from citybase.kernel.errors import InvalidInputError, Issue
@@ -34,23 +33,8 @@ def _actor(username: str | None) -> Actor:
 
 
 def _run_job(job_id: int, what: str) -> dict[str, Any]:
-    platform = state.platform()
-    worker = threading.Thread(target=platform.jobs.run_one)
-    worker.start()
-    with progress_bar() as bar:
-        task = bar.add_task(f"{what} (job {job_id})", total=None)
-        while worker.is_alive():
-            job = platform.jobs.get(job_id)
-            bar.update(task, completed=job.done, total=job.total)
-            worker.join(0.3)
-        job = platform.jobs.get(job_id)
-        bar.update(task, completed=job.done, total=job.total)
-    if job.state != "succeeded":
-        console.print(f"[red]job {job_id} {job.state}:[/] {job.message}")
-        for e in (job.errors or [])[:50]:
-            where = f"row {e['record']}, " if e.get("record") is not None else ""
-            console.print(f"  - {where}column {e.get('field')!r}: {e.get('reason')}", markup=False)
-        raise typer.Exit(1)
+    job = run_job(job_id, what)
+    exit_unless_succeeded(job, record="row", field="column")
     return job.result or {}
 
 

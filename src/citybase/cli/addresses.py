@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +10,7 @@ import typer
 from rich.table import Table
 
 from citybase.cli import address_tree
-from citybase.cli.common import cli_actor, console, handle_errors, progress_bar, state
+from citybase.cli.common import cli_actor, console, exit_unless_succeeded, handle_errors, run_job, state
 from citybase.domains.addresses import MATCH_FILE_JOB, parse
 from citybase.kernel.errors import InvalidInputError, Issue
 
@@ -57,21 +56,8 @@ def match_command(
             "source": f"cli {input_file.name}",
         },
     )
-    worker = threading.Thread(target=platform.jobs.run_one)
-    worker.start()
-    with progress_bar() as bar:
-        task = bar.add_task(f"matching (job {job.id})", total=None)
-        while worker.is_alive():
-            current = platform.jobs.get(job.id)
-            bar.update(task, completed=current.done, total=current.total)
-            worker.join(0.3)
-        current = platform.jobs.get(job.id)
-        bar.update(task, completed=current.done, total=current.total)
-    if current.state != "succeeded":
-        console.print(f"[red]job {job.id} {current.state}:[/] {current.message}")
-        for e in (current.errors or [])[:50]:
-            console.print(f"  - field {e.get('field')!r}: {e.get('reason')}", markup=False)
-        raise typer.Exit(1)
+    current = run_job(job.id, "matching")
+    exit_unless_succeeded(current)
     result = current.result or {}
     counts = ", ".join(f"{k} {v}" for k, v in sorted(result.get("counts", {}).items()))
     console.print(f"{result.get('rows', 0)} row(s) ({result.get('encoding')}): {counts} → {out}", markup=False)

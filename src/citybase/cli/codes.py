@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from citybase.cli.common import cli_actor, console, handle_errors, progress_bar, state
+from citybase.cli.common import cli_actor, console, exit_unless_succeeded, handle_errors, run_job, state
 from citybase.domains.codes import Selection
 from citybase.kernel.geo import BBox
 from citybase.standards import beidou, beidou3d
@@ -33,22 +32,8 @@ def assign_codes(
     dept = platform.access.department(department).id if department else None
     selection = Selection(class_code, dept, BBox.parse(bbox) if bbox else None, legacy_attribute)
     job = platform.codes.submit_bulk(cli_actor(), selection)
-    worker = threading.Thread(target=platform.jobs.run_one)
-    worker.start()
-    with progress_bar() as bar:
-        task = bar.add_task(f"coding (job {job.id})", total=None)
-        while worker.is_alive():
-            current = platform.jobs.get(job.id)
-            bar.update(task, completed=current.done, total=current.total)
-            worker.join(0.3)
-        current = platform.jobs.get(job.id)
-        bar.update(task, completed=current.done, total=current.total)
-    if current.state != "succeeded":
-        console.print(f"[red]job {job.id} {current.state}:[/] {current.message}", markup=True)
-        for e in (current.errors or [])[:50]:
-            where = f"record {e['record']}, " if e.get("record") is not None else ""
-            console.print(f"  - {where}field {e.get('field')!r}: {e.get('reason')}", markup=False)
-        raise typer.Exit(1)
+    current = run_job(job.id, "coding")
+    exit_unless_succeeded(current)
     result = current.result or {}
     console.print(f"coded {result.get('coded', 0)} object(s) in {result.get('chunks', 0)} chunk(s) (job {job.id})")
 

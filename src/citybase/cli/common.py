@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from citybase.domains.access import SYSTEM, Actor
+from citybase.domains.jobs import Job
 from citybase.kernel.errors import CityBaseError
 from citybase.kernel.settings import Settings, load_settings
 from citybase.platform import Platform
@@ -73,6 +76,50 @@ def progress_bar() -> Progress:
         console=err_console,
         disable=not sys.stderr.isatty() and False,
     )
+
+
+def _run_until_done(platform: Platform, job_id: int) -> None:
+    """Run queued jobs in this process until ``job_id`` has finished.
+
+    ``run_one`` takes the oldest queued job, which need not be ours: older ones run first (they were
+    waiting anyway), and when the queue is empty but ours is still running, another worker (a running
+    server) has it and we wait for it.
+    """
+    while platform.jobs.get(job_id).state in ("queued", "running"):
+        if platform.jobs.run_one() is None:
+            time.sleep(0.3)
+
+
+def run_job(job_id: int, label: str, *, show_message: bool = False) -> Job:
+    """Run job ``job_id`` here (see :func:`_run_until_done`) behind a progress bar; return it finished.
+
+    ``show_message`` puts the job's own progress message in the bar instead of ``label``.
+    """
+    platform = state.platform()
+    worker = threading.Thread(target=_run_until_done, args=(platform, job_id), daemon=True)
+    worker.start()
+    with progress_bar() as bar:
+        task = bar.add_task(f"{label} (job {job_id})", total=None)
+        while worker.is_alive():
+            job = platform.jobs.get(job_id)
+            if show_message:
+                bar.update(task, description=job.message or label)
+            bar.update(task, completed=job.done, total=job.total)
+            worker.join(0.3)
+        job = platform.jobs.get(job_id)
+        bar.update(task, completed=job.done, total=job.total)
+    return job
+
+
+def exit_unless_succeeded(job: Job, *, record: str = "record", field: str = "field") -> None:
+    """Print a failed job's message and first 50 errors (``record``/``field`` name their columns), exit 1."""
+    if job.state == "succeeded":
+        return
+    console.print(f"[red]job {job.id} {job.state}:[/] {job.message}")
+    for e in (job.errors or [])[:50]:
+        where = f"{record} {e['record']}, " if e.get("record") is not None else ""
+        console.print(f"  - {where}{field} {e.get('field')!r}: {e.get('reason')}", markup=False)
+    raise typer.Exit(1)
 
 
 def configure_logging(level: str) -> None:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from citybase.cli.common import cli_actor, console, err_console, handle_errors, progress_bar, state
+from citybase.cli.common import (
+    cli_actor,
+    console,
+    err_console,
+    handle_errors,
+    run_job,
+    state,
+)
 from citybase.domains.imports import ImportOptions
 from citybase.kernel.errors import InvalidInputError, Issue
 
@@ -43,24 +48,7 @@ def _sidecars(file: Path) -> list[Path]:
 
 def _wait(job_id: int) -> Any:
     """Run queued jobs in this process (ours among them) while drawing its progress."""
-    platform = state.platform()
-
-    def work() -> None:
-        while platform.jobs.get(job_id).state in ("queued", "running"):
-            if platform.jobs.run_one() is None:
-                time.sleep(0.3)  # another worker (a running server) has it
-
-    worker = threading.Thread(target=work, daemon=True)
-    worker.start()
-    with progress_bar() as bar:
-        task = bar.add_task(f"import (job {job_id})", total=None)
-        while worker.is_alive():
-            job = platform.jobs.get(job_id)
-            bar.update(task, completed=job.done, total=job.total, description=job.message or "import")
-            worker.join(0.3)
-        job = platform.jobs.get(job_id)
-        bar.update(task, completed=job.done, total=job.total)
-    return job
+    return run_job(job_id, "import", show_message=True)
 
 
 def _print_report(report: dict[str, Any]) -> None:

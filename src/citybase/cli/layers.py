@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from citybase.cli.common import cli_actor, console, handle_errors, progress_bar, state
+from citybase.cli.common import cli_actor, console, exit_unless_succeeded, handle_errors, run_job, state
 from citybase.domains.layers import NewLayer
 from citybase.domains.tiles3d import EXPORT_JOB
 
@@ -76,26 +75,8 @@ def export_3dtiles(
         typer.echo(f"job {job.id} queued: export of layer {name} to {out_dir}")
         return
 
-    def run_until_done() -> None:
-        while platform.jobs.get(job.id).state in ("queued", "running") and platform.jobs.run_one() is not None:
-            pass
-
-    worker = threading.Thread(target=run_until_done)
-    worker.start()
-    with progress_bar() as bar:
-        task = bar.add_task(f"3D tiles of {name} (job {job.id})", total=None)
-        while worker.is_alive():
-            current = platform.jobs.get(job.id)
-            bar.update(task, completed=current.done, total=current.total)
-            worker.join(0.3)
-        current = platform.jobs.get(job.id)
-        bar.update(task, completed=current.done, total=current.total)
-    if current.state != "succeeded":
-        console.print(f"[red]job {job.id} {current.state}:[/] {current.message}", markup=True)
-        for e in (current.errors or [])[:50]:
-            where = f"record {e['record']}, " if e.get("record") is not None else ""
-            console.print(f"  - {where}field {e.get('field')!r}: {e.get('reason')}", markup=False)
-        raise typer.Exit(1)
+    current = run_job(job.id, f"3D tiles of {name}")
+    exit_unless_succeeded(current)
     r = current.result or {}
     console.print(
         f"{r.get('buildings', 0)} building(s) in {r.get('tiles', 0)} tile(s), {r.get('levels', 0)} level(s), "

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from citybase.cli.common import cli_actor, console, handle_errors, progress_bar, state
+from citybase.cli.common import cli_actor, console, exit_unless_succeeded, handle_errors, run_job, state
 from citybase.domains.objects import IMPORT_GEOJSON_JOB, ObjectQuery
 from citybase.kernel.geo import BBox
 
@@ -69,41 +69,9 @@ def import_objects(
     _run_job_with_progress(job.id)
 
 
-def _run_until_done(job_id: int) -> None:
-    """Run queued jobs in this process until ``job_id`` has finished.
-
-    ``run_one`` takes the oldest queued job, which need not be ours: older ones run first (they were
-    waiting anyway), and when the queue is empty but ours is still running, another worker (a running
-    server) has it and we wait for it.
-    """
-    import time
-
-    jobs = state.platform().jobs
-    while jobs.get(job_id).state in ("queued", "running"):
-        if jobs.run_one() is None:
-            time.sleep(0.3)
-
-
 def _run_job_with_progress(job_id: int) -> None:
-    import threading
-
-    platform = state.platform()
-    worker = threading.Thread(target=_run_until_done, args=(job_id,), daemon=True)
-    worker.start()
-    with progress_bar() as bar:
-        task = bar.add_task(f"job {job_id}", total=None)
-        while worker.is_alive():
-            job = platform.jobs.get(job_id)
-            bar.update(task, completed=job.done, total=job.total)
-            worker.join(0.3)
-        job = platform.jobs.get(job_id)
-        bar.update(task, completed=job.done, total=job.total)
-    if job.state != "succeeded":
-        console.print(f"[red]job {job_id} {job.state}:[/] {job.message}")
-        for e in (job.errors or [])[:50]:
-            where = f"record {e['record']}, " if e.get("record") is not None else ""
-            console.print(f"  - {where}field {e.get('field')!r}: {e.get('reason')}", markup=False)
-        raise typer.Exit(1)
+    job = run_job(job_id, "import")
+    exit_unless_succeeded(job)
     console.print(f"job {job_id} succeeded: {job.result}")
 
 
