@@ -329,23 +329,7 @@ def _code(m: Compiled, tok: str) -> int:
 
 def _repeats(folded: str, tokens: list[model.Token]) -> list[tuple[int, str]]:
     """(token index, attribute) of the repeat features (as in :func:`.model.features`)."""
-    out: list[tuple[int, str]] = []
-    n = len(tokens)
-    rep = [""] * n
-    for i in range(1, n):
-        s0 = tokens[i][0]
-        if folded[s0 : s0 + 2] in folded[:s0]:
-            length = 2
-            while length < 6 and folded[s0 : s0 + length + 1] in folded[:s0] and s0 + length < len(folded):
-                length += 1
-            rep[i] = f"rep={length}"
-            for k in range(i + 1, n):
-                if tokens[k][1] > s0 + length:
-                    break
-                if not rep[k]:
-                    rep[k] = "inrep"
-    out.extend((i, r) for i, r in enumerate(rep) if r)
-    return out
+    return [(i, r) for i, r in enumerate(model.repeat_marks(folded, tokens)) if r]
 
 
 _SMALL = 256  # at most this many tokens: keyword features in Python (fewer numpy calls)

@@ -26,21 +26,8 @@ from numpy.typing import NDArray
 from rapidfuzz import fuzz, process
 
 from citybase.domains.addresses.normalise import canonical, clean
+from citybase.domains.addresses.tree import LEVELS
 
-LEVELS = (
-    "province",
-    "city",
-    "district",
-    "town",
-    "community",
-    "road",
-    "door_number",
-    "compound",
-    "building",
-    "unit",
-    "floor",
-    "room",
-)
 DEPTH = {name: i for i, name in enumerate(LEVELS)}
 NUMBER_KIND = {"door_number": "roadno", "building": "houseno", "unit": "cellno", "floor": "floorno", "room": "roomno"}
 ANCHORS = ("road", "compound", "community", "town", "district")

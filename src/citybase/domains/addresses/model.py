@@ -12,6 +12,7 @@ as integer ids and tags in numpy over whole batches (:func:`tag_many`); the stri
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 
@@ -61,6 +62,26 @@ def _shape(tok: str) -> str:
     return tok
 
 
+def repeat_marks(folded: str, tokens: Sequence[Token]) -> list[str]:
+    """Per token: ``rep=N`` where the text from it on already occurred earlier (浙江省杭州市…杭州市 →
+    redundant), ``inrep`` inside such a repeat, else ""."""
+    n = len(tokens)
+    rep = [""] * n
+    for i in range(1, n):
+        s0 = tokens[i][0]
+        if folded[s0:s0 + 2] in folded[:s0]:
+            length = 2
+            while length < 6 and folded[s0:s0 + length + 1] in folded[:s0] and s0 + length < len(folded):
+                length += 1
+            rep[i] = f"rep={length}"
+            for k in range(i + 1, n):
+                if tokens[k][1] > s0 + length:
+                    break
+                if not rep[k]:
+                    rep[k] = "inrep"
+    return rep
+
+
 def features(folded: str, tokens: list[Token]) -> list[list[str]]:
     """Feature strings of every token (see the module doc)."""
     n = len(tokens)
@@ -105,20 +126,7 @@ def features(folded: str, tokens: list[Token]) -> list[list[str]]:
                 gaz[tb].append("g" + tag + "E")
                 for t in range(ta + 1, tb):
                     gaz[t].append("g" + tag + "I")
-    # repeats: the text from this token on already occurred earlier (浙江省杭州市…杭州市 → redundant)
-    rep = [""] * n
-    for i in range(1, n):
-        s0 = tokens[i][0]
-        if folded[s0:s0 + 2] in folded[:s0]:
-            length = 2
-            while length < 6 and folded[s0:s0 + length + 1] in folded[:s0] and s0 + length < len(folded):
-                length += 1
-            rep[i] = f"rep={length}"
-            for k in range(i + 1, n):
-                if tokens[k][1] > s0 + length:
-                    break
-                if not rep[k]:
-                    rep[k] = "inrep"
+    rep = repeat_marks(folded, tokens)
     out = []
     for i in range(n):
         a, b, c, d, e = w[i], w[i + 1], w[i + 2], w[i + 3], w[i + 4]
