@@ -22,6 +22,7 @@ from citybase.demo.layout import StreetPlan, built_area, make_plan
 from citybase.demo.names import NameBook
 from citybase.demo.profiles import SEED, ScaleProfile, profile
 from citybase.demo.records import DEPARTMENTS, Bundle, Record
+from citybase.demo.registries import build_registries
 from citybase.demo.rural import village
 from citybase.demo.writer import Writer
 from citybase.domains.access import SYSTEM
@@ -144,7 +145,10 @@ def build_demo(platform: Any, scale: str, progress: Progress | None = None, *, s
     # Every demo object gets its unified and Beidou code, as the city's own objects would on entry.
     # Coding is a resumable bulk run over the uncoded objects; the "built" marker comes only after it.
     platform.codes.run_bulk(Selection(), actor_name="demo", progress=lambda done, total: tell("codes", done, total))
-    counts = dict(sorted(writer.counts.items()))
+    counts = dict(writer.counts)
+    # 三实 registries, grids and open collection tasks over the finished objects and addresses
+    counts.update(build_registries(platform, seed, tell))
+    counts = dict(sorted(counts.items()))
     with platform.store.write() as conn:
         _finish(conn, scale, seed, counts, time.perf_counter() - started)
     return DemoReport(scale, seed, counts, time.perf_counter() - started)

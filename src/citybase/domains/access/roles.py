@@ -28,6 +28,13 @@ class Permission(StrEnum):
     READ_AUDIT = "audit.read"
     READ_METERING = "metering.read"  # own department; platform admins all
     RUN_JOBS = "jobs.run"
+    # 三实 registries and the collection loop (issue 6)
+    WRITE_REGISTRY = "registry.write"  # houses, people, organisations of the caller's remit
+    READ_PERSONAL = "personal.read"  # unmasked personal data; departments also get it by grant
+    MANAGE_GRIDS = "grids.manage"
+    COLLECT = "collect.submit"  # grid workers and collectors: take and submit field tasks
+    REVIEW_FIRST = "collect.review_first"  # street reviewers (初审)
+    REVIEW_SECOND = "collect.review_second"  # department reviewers (复审)
 
 
 _ALL = frozenset(Permission)
@@ -42,11 +49,25 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.READ_AUDIT,
             Permission.READ_METERING,
             Permission.RUN_JOBS,
+            Permission.WRITE_REGISTRY,
+            Permission.COLLECT,
+            Permission.REVIEW_SECOND,
         }
     ),
-    Role.DEPARTMENT_USER: frozenset({Permission.READ, Permission.WRITE_OWN_OBJECTS, Permission.RUN_JOBS}),
-    Role.GRID_WORKER: frozenset({Permission.READ}),
-    Role.REVIEWER: frozenset({Permission.READ}),
+    Role.DEPARTMENT_USER: frozenset(
+        {
+            Permission.READ,
+            Permission.WRITE_OWN_OBJECTS,
+            Permission.RUN_JOBS,
+            Permission.WRITE_REGISTRY,
+            Permission.COLLECT,
+            Permission.REVIEW_SECOND,
+        }
+    ),
+    # Personal data is never part of a role below platform admin: a department reads it unmasked only
+    # by grant (registry.grants), and a grid worker only for people in their own grids.
+    Role.GRID_WORKER: frozenset({Permission.READ, Permission.COLLECT}),
+    Role.REVIEWER: frozenset({Permission.READ, Permission.REVIEW_FIRST}),
     Role.VIEWER: frozenset({Permission.READ}),
 }
 

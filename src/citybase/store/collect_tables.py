@@ -1,0 +1,3 @@
+"""Collection task tables (migration 0010)."""
+
+from __future__ import annotations

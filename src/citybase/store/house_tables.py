@@ -1,0 +1,3 @@
+"""Actual house and organisation tables (migration 0009)."""
+
+from __future__ import annotations
