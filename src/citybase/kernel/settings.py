@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     address_housing_department: str = Field(
         "zjj", description="Code of the housing department (住建) that reviews compound names."
     )
+    personal_data_key_file: Path | None = Field(
+        None,
+        description="File holding the 32-byte key that encrypts identity numbers, names and phones at rest "
+        "(base64). Keep it outside the database and its backups. Default: <data_dir>/keys/personal.key, "
+        "created with mode 0600 on first use.",
+    )
 
     @field_validator("division_code")
     @classmethod
