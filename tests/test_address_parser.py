@@ -17,9 +17,11 @@ from citybase.domains.addresses import (
     cn_to_int,
     crf,
     fold,
+    inference,
     numerals_to_digits,
     parse,
     parse_many,
+    tokens,
 )
 from citybase.domains.addresses import model as address_model
 from citybase.domains.addresses.gazetteer import gazetteer
@@ -238,6 +240,8 @@ def test_model_loads_offline_from_package_data() -> None:
     assert data.joinpath("gazetteer.tsv.gz").is_file()
     with resources.as_file(data.joinpath(crf.NPZ_FILE)) as path:
         assert path.stat().st_size < 2_000_000
+    with resources.as_file(data.joinpath(address_model.MODEL_FILE)) as path:  # CRFsuite's, for the tests
+        assert path.stat().st_size < 5_000_000
     assert set(crf.compiled().labels) >= {"B-road", "B-town", "B-poi"}
 
 
@@ -271,28 +275,64 @@ def sample_addresses(n: int, seed: int = 7) -> list[str]:
 
 def test_numpy_tags_equal_crfsuite() -> None:
     pytest.importorskip("pycrfsuite")
-    texts = [*sample_addresses(400), XY, "襄城区檀溪路", "路" * 200, "1", "A1 B2 C3 号"]
-    items = [(f, address_model.tokenize(f)) for f in (fold(t) for t in texts)]
-    batch = address_model.tag_many(items)  # the vectorised path (many tokens)
-    for (folded, tokens), tags in zip(items, batch, strict=True):
-        reference = address_model.tag_crfsuite(folded, tokens)
-        assert tags == reference, folded
-        assert address_model.tag(folded, tokens) == reference, folded  # the one-address path
+    texts = [*sample_addresses(400), XY, "襄城区檀溪路", "路" * 200, "1", "A1 B2 C3 号", "𠀀路12号 ²号"]
+    folded = [fold(t) for t in texts]
+    labels = crf.compiled().labels
+    batch = address_model.tag_many(folded)  # the vectorised path (many tokens)
+    for f, tags in zip(folded, batch, strict=True):
+        reference = address_model.tag_crfsuite(f, address_model.tokenize(f))
+        assert tags == reference, f
+        assert address_model.tag_many([f])[0] == reference, f  # a batch of one
+        assert [labels[k] for k in inference.tag_one(f, address_model.tokenize(f))] == reference, f  # parse()
 
 
 def test_emissions_equal_the_string_features() -> None:
-    """The integer features sum to the same scores as the model's attribute strings."""
+    """The integer features sum to the same scores as the model's attribute strings (both paths)."""
     m = crf.compiled()
     ref = resources.files("citybase.domains.addresses").joinpath("data", crf.NPZ_FILE)
     with np.load(io.BytesIO(ref.read_bytes())) as npz:
         row = {str(a): i for i, a in enumerate(npz["attrs"])}
-    for text in sample_addresses(60, seed=3):
-        folded = fold(text)
-        tokens = address_model.tokenize(folded)
-        got = crf.emissions([(folded, tokens)])[0]
-        for i, feats in enumerate(address_model.features(folded, tokens)):
+    folded = [fold(t) for t in sample_addresses(60, seed=3)]
+    many = inference.emissions(tokens.tokenize(folded), folded)  # > 256 tokens: the numpy path
+    at = 0
+    for f in folded:
+        toks = address_model.tokenize(f)
+        one = inference.emissions(tokens.tokenize([f]), [f])  # the small path
+        single = inference.emissions_one(f, toks)  # one parse() call
+        for i, feats in enumerate(address_model.features(f, toks)):
             want = sum((m.weights[row[a]] for a in feats if a in row), np.zeros(len(m.labels)))
-            assert np.allclose(got[i], want, atol=1e-9), (folded, i)
+            assert np.allclose(one[i], want, atol=1e-9), (f, i)
+            assert np.allclose(single[i], want, atol=1e-9), (f, i)
+            assert np.allclose(many[at + i], want, atol=1e-9), (f, i)
+        at += len(toks)
+    assert at == len(many)
+
+
+def test_batch_tokens_gazetteer_and_repeats_equal_the_python_ones() -> None:
+    texts = [*sample_addresses(200, seed=5), "宁波宁波市鄞州区", "杭州市余杭区杭州市余杭区", "号号", "12 12",
+             "ab12CD 0012 0 𠀀x", "浙江省 杭州市"]
+    folded = [fold(t) for t in texts]
+    b = tokens.tokenize(folded)
+    gz = gazetteer()
+    ta, tb, tag = tokens.gaz_matches(inference.tables().gaz, b)
+    names = inference.tables().gaz.tag_names
+    got = sorted(zip(ta.tolist(), tb.tolist(), [names[k] for k in tag.tolist()], strict=True))
+    want = []
+    with_repeats = set()
+    for a, f in enumerate(folded):
+        toks = b.tokens(a)
+        assert toks == address_model.tokenize(f), f
+        first = int(b.first[a])
+        starts = {s: k for k, (s, _, _) in enumerate(toks)}
+        ends = {e: k for k, (_, e, _) in enumerate(toks)}
+        for s, e, t in gz.raw(f):
+            if s in starts and e in ends:
+                want.append((first + starts[s], first + ends[e], t))
+        if any(address_model.repeat_marks(f, toks)):
+            with_repeats.add(a)
+    assert got == sorted(want)
+    assert set(tokens.repeat_candidates(b).tolist()) == with_repeats
+    assert len(with_repeats) >= 3
 
 
 def test_batch_equals_single() -> None:

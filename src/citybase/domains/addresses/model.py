@@ -134,7 +134,9 @@ def features(folded: str, tokens: list[Token]) -> list[list[str]]:
              "lwr=" + b + c + d, "llw=" + a + b + c, "wrr=" + c + d + e, "nk=" + nxt[i], "pk=" + prv[i],
              "nkw=" + nxt[i][0] + c, "k=" + kl[i + 1] + kl[i + 2] + kl[i + 3],
              "kn=" + kl[i + 2] + nxt[i][0], "kp=" + prv[i][0] + kl[i + 2], "n2=" + nxt2[i],
-             "p2=" + prv2[i], "l3=" + (w[i - 1] if i else "^"), "r3=" + (w[i + 5] if i + 5 < n + 4 else "$")]
+             "p2=" + prv2[i], "l3=" + (w[i - 1] if i else "^"), "r3=" + (w[i + 5] if i + 5 < n + 4 else "$"),
+             "lr=" + b + d, "llwr=" + a + b + c + d, "lwrr=" + b + c + d + e, "pkw=" + prv[i][0] + c,
+             "q=" + str(i * 4 // n)]
         if rep[i]:
             f.append(rep[i])
         f.extend(gaz[i])
@@ -160,16 +162,15 @@ def tagger():  # -> pycrfsuite.Tagger
     return t
 
 
-def tag(folded: str, tokens: list[Token]) -> list[str]:
-    """BIO tags of the tokens (numpy inference, :mod:`.crf`)."""
-    return tag_many([(folded, tokens)])[0]
+def tag_many(folded: list[str]) -> list[list[str]]:
+    """BIO tags of the tokens of each folded text, in one batch (numpy inference, :mod:`.inference`);
+    equal to CRFsuite's tags of :func:`features`."""
+    from citybase.domains.addresses import inference  # inference builds on this module's features
 
-
-def tag_many(items: list[tuple[str, list[Token]]]) -> list[list[str]]:
-    """BIO tags of each (folded text, tokens), in one batch; equal to CRFsuite's tags of :func:`features`."""
-    from citybase.domains.addresses import crf  # crf builds on this module's features
-
-    return crf.tag_many(items)
+    b, y = inference.tag_ids(folded)
+    labels = inference.compiled().labels
+    tags = [labels[k] for k in y.tolist()]
+    return [tags[f:f + c] for f, c in zip(b.first.tolist(), b.count.tolist(), strict=True)]
 
 
 def tag_crfsuite(folded: str, tokens: list[Token]) -> list[str]:
