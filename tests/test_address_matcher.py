@@ -243,7 +243,21 @@ def test_many_candidates_are_scored_as_few(index: MatchIndex) -> None:
     rows = list(range(len(index)))
     for text in ("人民路12号2栋1单元502室", "人名路2栋", "樊城区阳光花园3号楼", "长征路7号"):
         parsed = parse(text)
-        keys, hits = matcher._hits(index, {k: v for k, v in parsed.levels.items() if k not in parsed.inferred})
-        plain = matcher._scores(index, rows, keys, hits, many=len(rows))
-        vector = matcher._scores(index, rows, keys, hits, many=0)
+        keys, _, sims = matcher._hits(index, {k: v for k, v in parsed.levels.items() if k not in parsed.inferred})
+        plain = matcher._scores(index, rows, keys, sims, many=len(rows))
+        vector = matcher._scores(index, rows, keys, sims, many=0)
         assert plain == vector and max(plain[0]) > 0
+        assert plain[2] == [index.row_names(r) for r in rows]
+
+
+def test_name_hits_are_cached_per_value_until_the_caches_are_cleared(index: MatchIndex) -> None:
+    from citybase.domains.addresses import matcher
+
+    first = matcher._lookup(index, "road", "人名路")
+    assert first[0] == "人名路" and [h.via for h in first[1]] == ["fuzzy"]
+    assert first[2] == {h.name_id: h.similarity for h in first[1]}
+    assert matcher._lookup(index, "road", "人名路") is first
+    before = match(index, "人名路12号2栋")
+    index.clear_caches()
+    assert matcher._lookup(index, "road", "人名路") is not first
+    assert match(index, "人名路12号2栋") == before

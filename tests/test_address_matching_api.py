@@ -10,6 +10,8 @@ import pytest
 
 from citybase.domains.access import SYSTEM
 from citybase.domains.addresses.interchange import import_text
+from citybase.domains.addresses.matching import Matched
+from citybase.domains.addresses.registry import AddressRecord
 from citybase.platform import Platform
 from tests.address_fixtures import registry_csv
 from tests.helpers import Api
@@ -176,3 +178,48 @@ def test_matching_speed_is_sane(city: Api, platform: Platform) -> None:
     for _ in range(50):
         platform.address_matcher.match("樊城区人民路12号2栋1单元502室")
     assert (time.perf_counter() - start) / 50 < 0.05
+
+
+def test_bulk_record_read_and_match_many_reads_records_once(
+    city: Api, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service, matcher = platform.addresses, platform.address_matcher
+    rooms = [r for r in service.iter_records(levels=["room"])][:3]
+    ids = [r.id for r in rooms]
+    found = service.records([ids[2], ids[0], ids[2], 10**9])
+    assert sorted(found) == sorted([ids[0], ids[2]])  # a duplicate read once, an unknown id left out
+    assert found[ids[0]] == service.record(ids[0]) and found[ids[2]].full_address == rooms[2].full_address
+    assert service.records([]) == {}
+
+    reads: list[list[int]] = []
+    real = service.records
+
+    def counted(wanted: list[int]) -> dict[int, AddressRecord]:  # the real registry read, counted
+        reads.append(list(wanted))
+        return real(wanted)
+
+    def one_by_one(node_id: int) -> None:
+        raise AssertionError(f"record({node_id}) read one by one")
+
+    monkeypatch.setattr(service, "records", counted)
+    monkeypatch.setattr(service, "record", one_by_one)
+    matcher.refresh()
+    texts = ["樊城区人民路12号2栋1单元502室", "人民路99号", "人民路12号2栋1单元502室", 7, "长征路7号"]
+    out = matcher.match_many(texts)
+    assert len(reads) == 1 and len(reads[0]) == len(set(reads[0]))
+    exact, absent, again, bad, dup = out
+    assert isinstance(exact, Matched) and isinstance(absent, Matched) and isinstance(again, Matched)
+    assert isinstance(dup, Matched)
+    assert exact.record is not None and exact.record.full_address.endswith("12号2栋1单元5层502室")
+    assert again.record == exact.record and absent.result.status == "partial"
+    assert isinstance(bad, Exception)
+    assert dup.result.status == "ambiguous" and dup.record is not None
+    matcher.match_many(texts)
+    assert len(reads) == 1  # the records read are cached with the index
+
+    # a node retired after the index was built: its row says so, the others are answered
+    monkeypatch.setattr(service, "records", lambda wanted: {})
+    matcher._records.clear()
+    gone = matcher.match_many(["樊城区人民路12号2栋1单元502室", "火星路1号"])
+    assert type(gone[0]).__name__ == "NotFoundError" and "no address node" in str(gone[0])
+    assert isinstance(gone[1], Matched) and gone[1].result.best is None and gone[1].record is None

@@ -206,6 +206,7 @@ class MatchIndex:
             starts = np.searchsorted(col[order], np.arange(len(self.names[lvl].display) + 1))
             self._order[lvl] = (order, starts.astype(np.int64))
         self.scan_cache: Any = None  # the registry scan's name table (scan.py), built on first use
+        self.hit_cache: dict[tuple[str, str], Any] = {}  # (level, value) → name hits (matcher.py)
         self.parent = _parents(self.cols, self.depth)
         kids = np.argsort(self.parent, kind="stable").astype(np.int32)
         self._kids = kids
@@ -293,6 +294,15 @@ class MatchIndex:
         w = self._width
         return self._mv_cols[row * w : row * w + w].tolist()
 
+    def rows_names(self, rows: Sequence[int]) -> list[list[int]]:
+        """``row_names`` of each of ``rows`` (one call for a candidate set)."""
+        w, cols = self._width, self._mv_cols
+        return [cols[r * w : r * w + w].tolist() for r in rows]
+
+    def rows_depth(self, rows: Sequence[int]) -> list[int]:
+        depth = self._mv_depth
+        return [depth[r] for r in rows]
+
     def row_depth(self, row: int) -> int:
         return self._mv_depth[row]
 
@@ -317,6 +327,7 @@ class MatchIndex:
         """Forget the cached name look-ups of every level (see ``LevelNames.lookup``)."""
         for table in self.names.values():
             table.clear_cache()
+        self.hit_cache.clear()
 
     def rows_under(self, level: str, name_ids: Sequence[int]) -> NDArray[np.int32]:
         """Rows whose path has one of ``name_ids`` at ``level`` (an anchor level)."""

@@ -41,6 +41,7 @@ WEIGHT = {
 }
 CONFIDENT = 0.85  # at or above: a match to act on; below: look at it (or send it to the review queue)
 AMBIGUOUS_MARGIN = 0.02
+_SHALLOW_CAP = 0.75  # the highest score of a node above the deepest level the query asks for
 _DETAIL_FROM = DEPTH["door_number"]
 _LABEL = {
     "province": "省",
@@ -95,21 +96,41 @@ class MatchResult:
         return self.best.explanation
 
 
-def _lookup(index: MatchIndex, level: str, key: str) -> list[NameHit]:
-    return index.names[level].lookup(key, fuzzy=level not in NUMBER_KIND and level not in ("province", "city"))
+Looked = tuple[str, list[NameHit], dict[int, float]]  # key, hits, name id → similarity
 
 
-def _hits(index: MatchIndex, query: dict[str, str]) -> tuple[dict[str, str], dict[str, list[NameHit]]]:
-    """Name hits per level; ``query`` may move a road to the compounds (and back) when only that fits."""
-    keys = {lvl: name_key(lvl, v) for lvl, v in query.items()}
-    hits = {lvl: _lookup(index, lvl, k) for lvl, k in keys.items()}
+def _lookup(index: MatchIndex, level: str, value: str) -> Looked:
+    """Key and name hits of ``value`` at ``level``, cached per (level, value) on the index: a batch
+    repeats its roads and numbers, and the key, the look-up and the similarity map are made once."""
+    cache = index.hit_cache
+    found = cache.get((level, value))
+    if found is None:
+        key = name_key(level, value)
+        hits = index.names[level].lookup(key, fuzzy=level not in NUMBER_KIND and level not in ("province", "city"))
+        found = (key, hits, {h.name_id: h.similarity for h in hits})
+        if len(cache) >= 100_000:  # about 40 MB at most
+            cache.clear()
+        cache[(level, value)] = found
+    return found
+
+
+def _hits(
+    index: MatchIndex, query: dict[str, str]
+) -> tuple[dict[str, str], dict[str, list[NameHit]], dict[str, dict[int, float]]]:
+    """Keys, name hits and similarities per level; ``query`` may move a road to the compounds (and
+    back) when only that fits (road and compound names share one key form)."""
+    keys: dict[str, str] = {}
+    hits: dict[str, list[NameHit]] = {}
+    sims: dict[str, dict[int, float]] = {}
+    for lvl, v in query.items():
+        keys[lvl], hits[lvl], sims[lvl] = _lookup(index, lvl, v)
     for a, b in (("road", "compound"), ("compound", "road")):  # a road written where a compound is, and back
         if a in keys and not hits[a] and b not in keys:
-            alt = _lookup(index, b, keys[a])
+            _, alt, alt_sims = _lookup(index, b, query[a])
             if alt:
-                keys[b], hits[b], query[b] = keys.pop(a), alt, query.pop(a)
-                del hits[a]
-    return keys, hits
+                keys[b], hits[b], sims[b], query[b] = keys.pop(a), alt, alt_sims, query.pop(a)
+                del hits[a], sims[a]
+    return keys, hits, sims
 
 
 def _candidates(index: MatchIndex, keys: dict[str, str], hits: dict[str, list[NameHit]]) -> list[int]:
@@ -156,31 +177,45 @@ def _off_path(top: list[int], top_depth: int, other: list[int], other_depth: int
     return False
 
 
+_SHAPES: dict[tuple[str, ...], tuple[int, list[tuple[int, float]], list[tuple[int, float]]]] = {}
+
+
+def _shape(levels: tuple[str, ...]) -> tuple[int, list[tuple[int, float]], list[tuple[int, float]]]:
+    """Deepest depth, (depth, weight) of each given level and the penalties of the detail levels the
+    node may have that the query left out: the same for every query that gives these levels (cached)."""
+    found = _SHAPES.get(levels)
+    if found is None:
+        deepest = max(DEPTH[lvl] for lvl in levels)
+        weights = [(DEPTH[lvl], WEIGHT[lvl]) for lvl in levels]
+        # detail levels the node has but the query left out: a little each; more below what was asked
+        pen = [
+            (DEPTH[lvl], 0.08 if DEPTH[lvl] > deepest else 0.03)
+            for lvl in LEVELS[_DETAIL_FROM:]
+            if lvl not in levels and not _implied(lvl, dict.fromkeys(levels, ""))
+        ]
+        found = _SHAPES[levels] = (deepest, weights, pen)
+    return found
+
+
 def _scores(
-    index: MatchIndex, rows: list[int], keys: dict[str, str], hits: dict[str, list[NameHit]], *, many: int = 64
-) -> tuple[list[float], list[int]]:
-    """Score and depth of each candidate row (see the module doc). Plain Python: the walk leaves a
-    handful of rows, where numpy's per-call cost would dominate."""
-    deepest = max(DEPTH[lvl] for lvl in keys)
-    given = [(DEPTH[lvl], WEIGHT[lvl], {h.name_id: h.similarity for h in hits.get(lvl, ())}) for lvl in keys]
-    # detail levels the node has but the query left out: a little each; more below what was asked
-    pen = [
-        (DEPTH[lvl], 0.08 if DEPTH[lvl] > deepest else 0.03)
-        for lvl in LEVELS[_DETAIL_FROM:]
-        if lvl not in keys and not _implied(lvl, keys)
-    ]
+    index: MatchIndex, rows: list[int], keys: dict[str, str], sims: dict[str, dict[int, float]], *, many: int = 64
+) -> tuple[list[float], list[int], list[list[int]]]:
+    """Score, depth and path name ids of each candidate row (see the module doc). Plain Python: the
+    walk leaves a handful of rows, where numpy's per-call cost would dominate."""
+    deepest, weights, pen = _shape(tuple(keys))
+    given = [(j, w, sims[lvl]) for (j, w), lvl in zip(weights, keys, strict=True)]
     if len(rows) > many:
         return _scores_numpy(index, rows, deepest, given, pen)
-    depth = [index.row_depth(r) for r in rows]
+    depth = index.rows_depth(rows)
+    paths = index.rows_names(rows)
     out = []
-    for r, d in zip(rows, depth, strict=True):
-        path = index.row_names(r)
+    for path, d in zip(paths, depth, strict=True):
         matched = total = 0.0
-        for j, w, sims in given:
+        for j, w, level_sims in given:
             v = path[j]
             if v >= 0:
                 total += w
-                matched += w * sims.get(v, 0.0)
+                matched += w * level_sims.get(v, 0.0)
             elif j > d:  # asked for below this node: missing
                 total += w
         score = matched / total if total else 0.0
@@ -190,9 +225,9 @@ def _scores(
                 extra += p
         score -= extra
         if d < deepest:  # the node lies above the deepest level asked for
-            score = min(score, 0.75)
+            score = min(score, _SHALLOW_CAP)
         out.append(min(max(score, 0.0), 1.0))
-    return out, depth
+    return out, depth, paths
 
 
 def _scores_numpy(
@@ -201,7 +236,7 @@ def _scores_numpy(
     deepest: int,
     given: list[tuple[int, float, dict[int, float]]],
     pen: list[tuple[int, float]],
-) -> tuple[list[float], list[int]]:
+) -> tuple[list[float], list[int], list[list[int]]]:
     """``_scores`` for many rows (a road and a building number without a door plate can reach a
     thousand): the same operations in the same order on whole columns, so the same floats."""
     cols = index.cols[rows]
@@ -221,8 +256,25 @@ def _scores_numpy(
     for j, p in pen:
         extra = extra + np.where(cols[:, j] >= 0, p, 0.0)
     score = score - extra
-    score = np.where(depth < deepest, np.minimum(score, 0.75), score)
-    return np.clip(score, 0.0, 1.0).tolist(), depth.tolist()
+    score = np.where(depth < deepest, np.minimum(score, _SHALLOW_CAP), score)
+    return np.clip(score, 0.0, 1.0).tolist(), depth.tolist(), cols.tolist()
+
+
+def _ranked(
+    index: MatchIndex, rows: list[int], keys: dict[str, str], sims: dict[str, dict[int, float]], limit: int
+) -> tuple[list[int], tuple[list[float], list[int], list[list[int]]]]:
+    """The rows worth ranking and their scores. With one answer asked, the rows above the deepest level
+    asked (ancestors on the walk, capped at ``_SHALLOW_CAP``) are scored only when no deeper row scores
+    more than the cap plus the ambiguity margin: otherwise they can be neither the answer nor its rival,
+    and leaving them out changes no answer."""
+    if limit == 1 and len(rows) <= 64:
+        deepest = _shape(tuple(keys))[0]
+        deep = [r for r in rows if index.row_depth(r) >= deepest]
+        if deep and len(deep) < len(rows):
+            scored = _scores(index, deep, keys, sims)
+            if max(scored[0]) > _SHALLOW_CAP + AMBIGUOUS_MARGIN:
+                return deep, scored
+    return rows, _scores(index, rows, keys, sims)
 
 
 def _implied(level: str, given: dict[str, str]) -> bool:
@@ -230,17 +282,26 @@ def _implied(level: str, given: dict[str, str]) -> bool:
     return level == "floor" and "room" in given
 
 
-def _differences(index: MatchIndex, row: int, query: dict[str, str], hits: dict[str, list[NameHit]]) -> tuple[str, ...]:
-    names = index.row_names(row)
-    path = index.path(row, names)
+def _differences(
+    index: MatchIndex,
+    row: int,
+    names: list[int],
+    query: dict[str, str],
+    hits: dict[str, list[NameHit]],
+    path: dict[str, str],
+) -> tuple[str, ...]:
+    """What differs between the query and the registry node ``row`` (``names``: its name ids, ``path``:
+    its names)."""
     depth = index.row_depth(row)
     out: list[str] = []
     for lvl in LEVELS:
-        given, name, label = query.get(lvl), path.get(lvl), _LABEL[lvl]
+        given = query.get(lvl)
         if given is None:
+            name = path.get(lvl)
             if name is not None and DEPTH[lvl] >= _DETAIL_FROM and not _implied(lvl, query):
-                out.append(f"{label} {name} 未给出 (not in the input)")
+                out.append(f"{_LABEL[lvl]} {name} 未给出 (not in the input)")
             continue
+        name, label = path.get(lvl), _LABEL[lvl]
         if name is None:
             if DEPTH[lvl] > depth:
                 out.append(f"{label} {given} 在 {path[LEVELS[depth]]} 下未找到 (not in the registry)")
@@ -262,44 +323,54 @@ def index_level(index: MatchIndex, row: int) -> str:
     return LEVELS[index.row_depth(row)]
 
 
-def _candidate(index: MatchIndex, row: int, score: float, diffs: tuple[str, ...]) -> Candidate:
+def _candidate(
+    index: MatchIndex,
+    row: int,
+    names: list[int],
+    score: float,
+    query: dict[str, str],
+    hits: dict[str, list[NameHit]],
+    extra: tuple[str, ...] = (),
+) -> Candidate:
+    """The candidate ``row`` with its differences from the query (one path read for both)."""
     lon, lat = index.point(row)
+    path = index.path(row, names)
     return Candidate(
         index.node_id(row),
         index_level(index, row),
         round(float(score), 4),
-        index.path(row),
+        path,
         None if math.isnan(lon) else lon,
         None if math.isnan(lat) else lat,
-        diffs,
+        _differences(index, row, names, query, hits, path) + extra,
     )
 
 
 def match_levels(index: MatchIndex, query: dict[str, str], *, limit: int = 5) -> MatchResult:
     """Best registry node for ``query`` (tree level → value), with up to ``limit`` candidates."""
     query = {k: v for k, v in query.items() if k in DEPTH and v}
-    keys, hits = _hits(index, query)
+    keys, hits, sims = _hits(index, query)
     rows = _candidates(index, keys, hits) if keys else []
     if not rows:
         return MatchResult(query, "unmatched", None)
-    score, depth = _scores(index, rows, keys, hits)
+    rows, (score, depth, paths) = _ranked(index, rows, keys, sims, limit)
     order = sorted(range(len(rows)), key=lambda k: (-score[k], depth[k]))  # stable: ties by row
     first = order[0]
     top, best_score = rows[first], score[first]
     near = [k for k in order[1:200] if score[k] >= best_score - AMBIGUOUS_MARGIN]
-    top_path = index.row_names(top)
-    rivals = sum(_off_path(top_path, depth[first], index.row_names(rows[k]), depth[k]) for k in near)
-    diffs = _differences(index, top, query, hits)
+    top_path = paths[first]
+    rivals = sum(_off_path(top_path, depth[first], paths[k], depth[k]) for k in near)
+    extra: tuple[str, ...] = ()
     if rivals:
         status = "ambiguous"
         best_score = min(best_score, CONFIDENT - 0.05)
-        diffs += (f"{rivals + 1} 个候选同样相近 (ambiguous: {rivals + 1} registry addresses fit equally)",)
-    elif depth[first] < max(DEPTH[lvl] for lvl in keys) or best_score < CONFIDENT:
+        extra = (f"{rivals + 1} 个候选同样相近 (ambiguous: {rivals + 1} registry addresses fit equally)",)
+    elif depth[first] < _shape(tuple(keys))[0] or best_score < CONFIDENT:
         status = "partial"
     else:
         status = "matched"
-    best = _candidate(index, top, best_score, diffs)
-    others = [_candidate(index, rows[k], score[k], _differences(index, rows[k], query, hits)) for k in order[1:limit]]
+    best = _candidate(index, top, top_path, best_score, query, hits, extra)
+    others = [_candidate(index, rows[k], paths[k], score[k], query, hits) for k in order[1:limit]]
     return MatchResult(query, status, best, (best, *others))
 
 

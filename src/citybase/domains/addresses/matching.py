@@ -20,7 +20,7 @@ from citybase.domains.addresses.normalise import check
 from citybase.domains.addresses.parser import ParsedAddress, parse, parse_many
 from citybase.domains.addresses.scan import scan_guessing
 from citybase.domains.addresses.suggest import Suggestion, suggest
-from citybase.kernel.errors import ConfigurationError, InvalidInputError, Issue
+from citybase.kernel.errors import ConfigurationError, InvalidInputError, Issue, NotFoundError
 
 _RANK = {"matched": 3, "ambiguous": 2, "partial": 1, "unmatched": 0}
 
@@ -105,6 +105,7 @@ class Registry(Protocol):
 
     def iter_records(self, *, levels: Sequence[str] | None = None, batch: int = 10_000) -> Iterator[Any]: ...
     def record(self, node_id: int) -> Any: ...
+    def records(self, ids: Sequence[int]) -> dict[int, Any]: ...
     def nearest(
         self, lon: float, lat: float, *, k: int = 5, levels: Sequence[str] = ("door_number", "building")
     ) -> list[tuple[Any, float]]: ...
@@ -183,6 +184,19 @@ class AddressMatcher:
             self._records[node_id] = found
         return found
 
+    def records(self, node_ids: Sequence[int]) -> dict[int, FullRecord]:
+        """The records of ``node_ids``: the cached ones, the rest in one registry read (``records``).
+        An id the registry no longer has is left out (its row gets :class:`NotFoundError`)."""
+        out = {i: self._records[i] for i in node_ids if i in self._records}
+        todo = [i for i in dict.fromkeys(node_ids) if i not in out]
+        if todo:
+            read = self._registry().records(todo)
+            if len(self._records) + len(read) > 100_000:
+                self._records.clear()
+            self._records.update(read)
+            out.update(read)
+        return out
+
     # --- matching --------------------------------------------------------------------------------
     def match(self, text: str, *, limit: int = 5) -> Matched:
         """Parse ``text`` and match it; :class:`InvalidInputError` (field ``text``) for bad input."""
@@ -201,6 +215,11 @@ class AddressMatcher:
             return [exc for _ in texts]
         unique = list(dict.fromkeys(t for t in texts if isinstance(t, str)))
         results = dict(zip(unique, match_texts(index, unique, limit=limit), strict=True))
+        wanted = [r.best.node_id for r in results.values() if isinstance(r, MatchResult) and r.best is not None]
+        try:
+            records: dict[int, FullRecord] | Exception = self.records(wanted)
+        except Exception as exc:  # the registry could not be read: every matched row says so
+            records = exc
         out: list[Matched | Exception] = []
         for t in texts:
             if not isinstance(t, str):
@@ -210,16 +229,21 @@ class AddressMatcher:
             if isinstance(result, Exception):
                 out.append(result)
                 continue
-            try:
-                out.append(Matched(t, result, self.record(result.best.node_id) if result.best else None))
-            except Exception as exc:  # the registry record could not be read
-                out.append(exc)
+            if result.best is None:
+                out.append(Matched(t, result, None))
+            elif isinstance(records, Exception):
+                out.append(records)
+            elif result.best.node_id in records:
+                out.append(Matched(t, result, records[result.best.node_id]))
+            else:  # retired since the index was built
+                out.append(NotFoundError(f"no address node {result.best.node_id}"))
         return out
 
     def geocode(self, text: str, *, limit: int = 5) -> list[tuple[Candidate, FullRecord]]:
         """The best candidates for ``text`` with their registry records, best first."""
-        result = self.match(text, limit=limit).result
-        return [(c, self.record(c.node_id)) for c in result.candidates]
+        result = match_text(self.index(), text, limit=limit)
+        found = self.records([c.node_id for c in result.candidates])
+        return [(c, found[c.node_id]) for c in result.candidates if c.node_id in found]
 
     def reverse(
         self, lon: float, lat: float, *, k: int = 1, levels: Sequence[str] = ("door_number", "building")

@@ -269,7 +269,17 @@ class AddressService:
         with self.store.read() as conn:
             return self._records(conn, [node_id])[0]
 
-    def _records(self, conn: Connection, ids: Sequence[int]) -> list[AddressRecord]:
+    def records(self, ids: Sequence[int]) -> dict[int, AddressRecord]:
+        """The records of ``ids`` in one read (the matcher's batch answers), chunks of 500 ids per
+        query; an id that is not an active or retired node is left out (the caller decides)."""
+        unique = list(dict.fromkeys(int(i) for i in ids))
+        out: dict[int, AddressRecord] = {}
+        with self.store.read() as conn:
+            for k in range(0, len(unique), 500):
+                out.update((r.id, r) for r in self._records(conn, unique[k : k + 500], missing_ok=True))
+        return out
+
+    def _records(self, conn: Connection, ids: Sequence[int], *, missing_ok: bool = False) -> list[AddressRecord]:
         rows = {
             int(r.id): r._mapping
             for r in conn.execute(
@@ -279,8 +289,9 @@ class AddressService:
             )
         }
         missing = [i for i in ids if i not in rows]
-        if missing:
+        if missing and not missing_ok:
             raise NotFoundError(f"no address node {missing[0]}")
+        ids = [i for i in ids if i in rows]
         cache = PathCache()
         cache.fill(conn, (r["parent_id"] for r in rows.values()))
         own = _aliases(conn, ids)
