@@ -30,6 +30,7 @@ from citybase.kernel.geo import check_geometry
 
 LON_COLUMNS = ("lon", "lng", "long", "longitude", "x", "经度")
 LAT_COLUMNS = ("lat", "latitude", "y", "纬度")
+CHUNK = 1000  # rows checked together by ObjectService.check_many (and a progress step)
 MAX_LISTED = 10_000  # rejected / repaired rows listed in a report (the counts are always complete)
 Progress = Callable[[int, int], None]
 
@@ -135,6 +136,64 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+@dataclass(slots=True)
+class _Staged:
+    record: int
+    new: NewObject
+    issues: list[Issue]
+    fixes: list[str]
+    key: str | None
+    address: str | None
+
+
+def _stage(
+    table: SourceTable,
+    i: int,
+    geom: BaseGeometry | None,
+    parse_fixes: list[str],
+    parse_issue: Issue | None,
+    fixed: tuple[BaseGeometry, list[str]] | GeometryRejected | None,
+    p: MappingPlan,
+    cls: ObjectClass,
+    opts: ImportOptions,
+    types: Counter[str],
+    department_id: int | None,
+) -> _Staged:
+    """One row's own checks (geometry parse and repair, attribute values, key length) and its object."""
+    record, row = i + 1, table.rows[i]
+    row_issues = [parse_issue] if parse_issue is not None else []
+    fixes = list(parse_fixes)
+    if geom is not None and not row_issues:
+        types[geom.geom_type] += 1
+        if isinstance(fixed, GeometryRejected):
+            row_issues.append(Issue("geometry", str(fixed), record))
+        elif fixed is not None:
+            geom, more = fixed
+            fixes += more
+    attributes, value_issues = map_row(row, p, cls, record)
+    row_issues += value_issues
+    if value_issues and geom is not None and not any(x.field == "geometry" for x in row_issues):
+        # objects.check_many checks the geometry of clean rows; a row rejected already is checked
+        # here so that its report lists every problem at once.
+        try:
+            check_geometry(geom, record=record)
+        except InvalidInputError as exc:
+            row_issues.extend(exc.issues)
+    key = _text(row.get(p.key)) if p.key else None
+    if key is not None and len(key) > 200:
+        row_issues.append(Issue(p.key or "key", f"key of {len(key)} characters; at most 200", record))
+    address = _text(row.get(p.address)) if p.address else None
+    name = _text(row.get(p.name)) if p.name else None
+    new = NewObject(
+        class_code=cls.code,
+        name=name or key or f"{opts.layer} #{record}",
+        geometry=geom if not row_issues else None,
+        attributes=attributes,
+        department_id=department_id,
+    )
+    return _Staged(record, new, row_issues, fixes, key, address)
+
+
 def prepare(
     conn: Connection,
     objects: ObjectService,
@@ -165,59 +224,38 @@ def prepare(
     seen_keys: dict[str, int] = {}
     n = len(table.rows)
     repairs = repair_many(geoms)  # rows with parse issues have no geometry, so nothing to repair
-    for i, row in enumerate(table.rows):
-        record = i + 1
-        row_issues = [issues[i]] if i in issues else []
-        geom, fixes = geoms[i], list(parse_repairs[i])
-        if geom is not None and not row_issues:
-            types[geom.geom_type] += 1
+    for lo in range(0, n, CHUNK):
+        # Each chunk: the row's own checks, then ObjectService.check_many over the chunk's clean rows
+        # (array geometry checks, one timestamp), then keys and the verdict in file order.
+        staged: list[_Staged] = []
+        for i in range(lo, min(lo + CHUNK, n)):
             fixed = repairs[i]
-            if isinstance(fixed, GeometryRejected):
-                row_issues.append(Issue("geometry", str(fixed), record))
-            elif fixed is not None:
-                geom, more = fixed
-                fixes += more
-        attributes, value_issues = map_row(row, p, cls, record)
-        row_issues += value_issues
-        if value_issues and geom is not None and not any(x.field == "geometry" for x in row_issues):
-            # objects.check (below) checks the geometry of clean rows; a row rejected already is
-            # checked here so that its report lists every problem at once.
-            try:
-                check_geometry(geom, record=record)
-            except InvalidInputError as exc:
-                row_issues.extend(exc.issues)
-        key = _text(row.get(p.key)) if p.key else None
-        if key is not None and len(key) > 200:
-            row_issues.append(Issue(p.key or "key", f"key of {len(key)} characters; at most 200", record))
-        elif key is not None and key in seen_keys:
-            row_issues.append(Issue(p.key or "key", f"key {key!r} also on row {seen_keys[key]}", record))
-        address = _text(row.get(p.address)) if p.address else None
-        name = _text(row.get(p.name)) if p.name else None
-        new = NewObject(
-            class_code=cls.code,
-            name=name or key or f"{opts.layer} #{record}",
-            geometry=geom if not row_issues else None,
-            attributes=attributes,
-            department_id=department_id,
-        )
-        if not row_issues:
-            try:
-                objects.check(conn, actor, new, record, depts)
-            except InvalidInputError as exc:
-                row_issues.extend(exc.issues)
-        if row_issues:
-            rejected += [
-                {"row": record, "fid": table.fids[i], "field": x.field, "reason": x.reason} for x in row_issues
-            ]
-        else:
-            if key is not None:
-                seen_keys[key] = record
-            if fixes:
-                repaired.append({"row": record, "fid": table.fids[i], "repairs": fixes})
+            staged.append(
+                _stage(table, i, geoms[i], parse_repairs[i], issues.get(i), fixed, p, cls, opts, types, department_id)
+            )
+        clean = [s for s in staged if not s.issues]
+        _, problems = objects.check_many(conn, actor, [s.new for s in clean], [s.record for s in clean], depts)
+        checked = {clean[j].record: found for j, found in problems.items()}
+        for s in staged:
+            row_issues = s.issues
+            if s.key is not None and len(s.key) <= 200 and s.key in seen_keys:
+                row_issues.append(Issue(p.key or "key", f"key {s.key!r} also on row {seen_keys[s.key]}", s.record))
+            if not row_issues:
+                row_issues = checked.get(s.record, [])
+            i = s.record - 1
+            if row_issues:
+                rejected += [
+                    {"row": s.record, "fid": table.fids[i], "field": x.field, "reason": x.reason} for x in row_issues
+                ]
+                continue
+            if s.key is not None:
+                seen_keys[s.key] = s.record
+            if s.fixes:
+                repaired.append({"row": s.record, "fid": table.fids[i], "repairs": s.fixes})
+            row = table.rows[i]
             extra = {c: row[c] for c in p.kept if row.get(c) is not None} or None
-            prepared.append(Prepared(record, new, key, address, extra))
-        if record % 1000 == 0 or record == n:
-            progress(record, n)
+            prepared.append(Prepared(s.record, s.new, s.key, s.address, extra))
+        progress(min(lo + CHUNK, n), n)
     rejected_rows = len({r["row"] for r in rejected})
     report = {
         "format": table.format,

@@ -35,6 +35,7 @@ class MappingPlan:
     address: str | None = None
     kept: list[str] = field(default_factory=list)  # unknown columns kept (layer item extra)
     dropped: list[str] = field(default_factory=list)
+    defs: dict[str, AttributeDef] = field(default_factory=dict)  # the class's attributes by name (one lookup a cell)
 
     def report(self, source: str) -> dict[str, Any]:
         return {
@@ -73,7 +74,7 @@ def plan(columns: list[str], cls: ObjectClass, mapping: dict[str, str], unknown:
     if unknown not in UNKNOWN_POLICIES:
         raise InvalidInputError("bad option", issues=[Issue("unknown", f"one of {list(UNKNOWN_POLICIES)}")])
     by_lower = {a.name.lower(): a.name for a in cls.attributes}
-    p = MappingPlan()
+    p = MappingPlan(defs={a.name: a for a in cls.attributes})
     for col in columns:
         target = mapping.get(col)
         if col in skip and target is None:
@@ -138,7 +139,7 @@ def map_row(row: dict[str, Any], p: MappingPlan, cls: ObjectClass, record: int) 
         value = row.get(col)
         if value is None or (isinstance(value, str) and not value.strip()):
             continue
-        adef = cls.attribute(target)
+        adef = p.defs.get(target) or cls.attribute(target)
         assert adef is not None
         try:
             attributes[target] = coerce(adef, value)

@@ -23,7 +23,7 @@ from citybase.domains.objects.model import (
     Page,
 )
 from citybase.kernel.errors import ConflictError, InvalidInputError, Issue, NotFoundError, PermissionDeniedError
-from citybase.kernel.geo import check_geometry
+from citybase.kernel.geo import check_geometries
 from citybase.store import (
     Store,
     bbox_intersects,
@@ -126,54 +126,81 @@ class ObjectService:
         self, conn: Connection, actor: Actor, new: NewObject, record: int | None, known_departments: set[int]
     ) -> dict[str, Any]:
         """Validate one new object; every problem of the record is reported together, not just the first."""
-        issues: list[Issue] = []
+        rows, issues = self.check_many(conn, actor, [new], [record], known_departments)
+        if issues:
+            raise InvalidInputError("invalid object", issues=issues[0])
+        return rows[0]
 
-        def collect(step: Callable[[], Any]) -> Any:
+    def check_many(
+        self,
+        conn: Connection,
+        actor: Actor,
+        news: Sequence[NewObject],
+        records: Sequence[int | None],
+        known_departments: set[int],
+    ) -> tuple[list[dict[str, Any]], dict[int, list[Issue]]]:
+        """:meth:`check` of many objects: the rows of the valid ones (in order) and {position: issues}
+        of the others. Geometry is checked over arrays (``check_geometries``) and the batch shares one
+        timestamp; a valid object the actor may not write raises PermissionDeniedError as in check."""
+        geom_at = [i for i, new in enumerate(news) if new.geometry is not None]
+        geom_issues = check_geometries([news[i].geometry for i in geom_at], [records[i] for i in geom_at])
+        bad_geometry = {geom_at[j]: issue for j, issue in geom_issues.items()}
+        states = {s.value for s in LifecycleState}
+        now = _now()
+        rows: list[dict[str, Any]] = []
+        problems: dict[int, list[Issue]] = {}
+        for i, (new, record) in enumerate(zip(news, records, strict=True)):
+            issues: list[Issue] = []
+            if not isinstance(new.name, str) or not new.name.strip() or len(new.name) > 300:
+                issues.append(Issue("name", "1-300 characters required", record))
+            cls: ObjectClass | None = None
+            attributes = None
             try:
-                return step()
+                cls = self.classes.get(new.class_code, record=record)
+                attributes = cls.validate(new.attributes, record=record)
             except InvalidInputError as exc:
                 issues.extend(exc.issues)
-                return None
-
-        if not isinstance(new.name, str) or not new.name.strip() or len(new.name) > 300:
-            issues.append(Issue("name", "1-300 characters required", record))
-        cls = collect(lambda: self.classes.get(new.class_code, record=record))
-        attributes = collect(lambda: cls.validate(new.attributes, record=record)) if cls else None
-        if new.geometry is not None:
-            before = len(issues)
-            collect(lambda: check_geometry(new.geometry, record=record))
-            if len(issues) == before and cls:
-                collect(lambda: _check_geometry_type(cls, new.geometry, record))
-        if new.state not in {s.value for s in LifecycleState}:
-            issues.append(Issue("state", f"must be one of {[s.value for s in LifecycleState]}", record))
-        dept = new.department_id if new.department_id is not None else actor.department_id
-        if dept is not None and dept not in known_departments:
-            issues.append(Issue("department_id", f"no department {dept}", record))
-        if issues:
-            raise InvalidInputError("invalid object", issues=issues)
-        if not actor.may_write_department(dept):
-            where = f"record {record}: " if record is not None else ""
-            raise PermissionDeniedError(
-                f"{where}objects of department {dept} are written by that department only (一数一源)"
+            if new.geometry is not None:
+                if i in bad_geometry:
+                    issues.append(bad_geometry[i])
+                elif cls is not None:
+                    try:
+                        _check_geometry_type(cls, new.geometry, record)
+                    except InvalidInputError as exc:
+                        issues.extend(exc.issues)
+            if new.state not in states:
+                issues.append(Issue("state", f"must be one of {[s.value for s in LifecycleState]}", record))
+            dept = new.department_id if new.department_id is not None else actor.department_id
+            if dept is not None and dept not in known_departments:
+                issues.append(Issue("department_id", f"no department {dept}", record))
+            if issues:
+                problems[i] = issues
+                continue
+            if not actor.may_write_department(dept):
+                where = f"record {record}: " if record is not None else ""
+                raise PermissionDeniedError(
+                    f"{where}objects of department {dept} are written by that department only (一数一源)"
+                )
+            assert cls is not None
+            rows.append(
+                {
+                    "code": None,
+                    "class_code": cls.code,
+                    "name": new.name.strip(),
+                    "geom": new.geometry,
+                    "attributes": attributes,
+                    "department_id": dept,
+                    "parent_id": new.parent_id,
+                    "state": new.state,
+                    "valid_from": new.valid_from or now,
+                    "valid_to": None,
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                    "updated_by": actor.name,
+                }
             )
-        assert cls is not None
-        now = _now()
-        return {
-            "code": None,
-            "class_code": cls.code,
-            "name": new.name.strip(),
-            "geom": new.geometry,
-            "attributes": attributes,
-            "department_id": dept,
-            "parent_id": new.parent_id,
-            "state": new.state,
-            "valid_from": new.valid_from or now,
-            "valid_to": None,
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
-            "updated_by": actor.name,
-        }
+        return rows, problems
 
     def departments(self, conn: Connection) -> set[int]:
         return set(conn.execute(select(department.c.id)).scalars())
@@ -219,29 +246,27 @@ class ObjectService:
         self, conn: Connection, actor: Actor, news: Sequence[NewObject], *, validate: bool = True
     ) -> list[int]:
         """Like :meth:`create_many`, inside the caller's transaction (for resumable chunked loads)."""
-        depts = self.departments(conn)
-        rows: list[dict[str, Any]] = []
-        issues: list[Issue] = []
-        for i, new in enumerate(news):
-            try:
-                rows.append(self.check(conn, actor, new, i, depts) if validate else self._fast_row(actor, new))
-            except InvalidInputError as exc:
-                issues.extend(exc.issues)
-        if issues:
-            raise InvalidInputError(f"{len(issues)} problem(s) in the batch; nothing was written", issues=issues)
+        if validate:
+            rows, problems = self.check_many(conn, actor, news, range(len(news)), self.departments(conn))
+            issues = [issue for i in sorted(problems) for issue in problems[i]]
+            if issues:
+                raise InvalidInputError(f"{len(issues)} problem(s) in the batch; nothing was written", issues=issues)
+        else:
+            now = _now()  # one timestamp for the batch, as check_many does
+            rows = [self._fast_row(actor, new, now) for new in news]
         ids = reserve_ids(conn, city_object, len(rows))
         for row, new_id in zip(rows, ids, strict=True):
             row["id"] = new_id
         self._check_parents(conn, rows, set(ids))
         bulk_load(conn, city_object, rows)
-        now = _now()
-        bulk_load(conn, city_object_version, [_version_row(r, change="create", actor=actor, at=now) for r in rows])
+        bulk_load(
+            conn, city_object_version, [_version_row(r, change="create", actor=actor, at=r["updated_at"]) for r in rows]
+        )
         record_audit(conn, actor, "object.bulk_create", "city_object", None, detail={"count": len(rows)})
         self._changed(conn, [r["geom"] for r in rows], {r["class_code"] for r in rows})
         return ids
 
-    def _fast_row(self, actor: Actor, new: NewObject) -> dict[str, Any]:
-        now = _now()
+    def _fast_row(self, actor: Actor, new: NewObject, now: datetime) -> dict[str, Any]:
         return {
             "code": None,
             "class_code": new.class_code,

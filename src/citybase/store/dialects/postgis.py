@@ -10,7 +10,19 @@ from typing import Any
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import JSON, Connection, LargeBinary, Table, bindparam, func, literal_column, select
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Date,
+    DateTime,
+    LargeBinary,
+    Table,
+    TypeDecorator,
+    bindparam,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -108,6 +120,9 @@ def _column_kind(column: Any) -> str:
         return "geometry"
     if isinstance(column.type, JSON):
         return "json"
+    base = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+    if isinstance(base, DateTime | Date):
+        return "time"
     return "plain"
 
 
@@ -123,6 +138,9 @@ def _copy_column(values: list[Any], kind: str) -> list[Any]:
         return list(shapely.to_wkb(shapely.set_srid(geoms, SRID), hex=True, include_srid=True))
     if kind == "json":
         return [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
+    if kind == "time":  # a batch's rows share their timestamps: format each distinct one once
+        text = {v: v.isoformat() for v in {v for v in values if isinstance(v, datetime | date)}}
+        return [text[v] if isinstance(v, datetime | date) else v for v in values]
     return [v.isoformat() if isinstance(v, datetime | date) else v for v in values]
 
 
