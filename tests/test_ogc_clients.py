@@ -1,4 +1,8 @@
-"""Real clients against a real server: the OGC black-box suite ``ogctests`` and GDAL's OAPIF driver (SQLite)."""
+"""Real clients against a real server: the OGC black-box suite ``ogctests`` and GDAL's OAPIF driver (SQLite).
+
+The server holds every seeded class layer and a dataset layer made by two imports (``imported-buildings``,
+made public so the anonymous clients see it), so both clients read an imported layer too.
+"""
 
 from __future__ import annotations
 
@@ -19,12 +23,15 @@ import shapely
 import uvicorn
 from shapely.geometry import LineString, MultiPolygon, box
 
-from citybase.domains.access import SYSTEM
-from citybase.domains.objects import NewObject, ObjectClass
+from citybase.domains.access import ANONYMOUS, SYSTEM
+from citybase.domains.layers import FeatureQuery, LayerChanges
+from citybase.domains.objects import NewObject, ObjectClass, ObjectQuery
 from citybase.kernel.settings import load_settings
 from citybase.platform import Platform
 from citybase.web import create_app
+from tests.conftest import _empty_postgis as empty_postgis
 from tests.helpers import ADMIN_PASSWORD, ORIGIN, point_at
+from tests.imports_helpers import footprints, import_file, write_file
 
 pytestmark = pytest.mark.slow
 X0, Y0 = ORIGIN
@@ -73,18 +80,50 @@ def seed_every_layer(platform: Platform, per_class: int = 4) -> dict[str, list[i
     return ids
 
 
+IMPORTED = "imported-buildings"
+# ogctests reads only the first 20 collections (by name, as /collections lists them): this one is among them.
+OGCTESTS_COLLECTIONS = 20
+
+
+def import_dataset_layer(platform: Platform, tmp: Path) -> list[int]:
+    """A dataset layer from two imports of a GeoPackage (the second changes one building, drops one and
+    adds one), made public; returns the ids of its current members."""
+    mapping = {"编号": "key", "名称": "name", "层数": "floors"}
+    shapes = footprints(5, dx=0.0015)
+    for version, rows in enumerate(([("A", 5, 0), ("B", 6, 1), ("C", 7, 2)], [("A", 9, 0), ("B", 6, 1), ("D", 3, 3)])):
+        path = write_file(
+            tmp / f"v{version + 1}.gpkg",
+            [shapes[i] for *_, i in rows],
+            {"编号": [k for k, *_ in rows], "名称": [f"导入楼{k}" for k, *_ in rows], "层数": [f for _, f, _ in rows]},
+        )
+        run = import_file(platform, path, layer=IMPORTED, class_code="050101", mapping=mapping)
+        assert run.state == "succeeded" and run.layer_version == version + 1, run
+    platform.layers.update(SYSTEM, IMPORTED, LayerChanges(access="public"))
+    lyr = platform.layers.get(SYSTEM, IMPORTED)
+    return [o.id for o in platform.layers.features(lyr, SYSTEM, FeatureQuery(limit=100)).items]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Platform, dict[str, list[int]]]]:
+@pytest.fixture(scope="module", params=["sqlite", "postgis"])
+def server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[tuple[str, Platform, dict[str, list[int]]]]:
     data = tmp_path_factory.mktemp("ogc-server")
-    platform = Platform(load_settings(data_dir=data, job_workers=0, log_json=False))
+    db: dict[str, str] = {}
+    if request.param not in request.config.getoption("--db").split(","):
+        pytest.skip(f"--db leaves out {request.param}")
+    if request.param == "postgis":  # the session's PostGIS database, emptied as the platform fixture does
+        db["database_url"] = request.getfixturevalue("postgis_database")
+        empty_postgis(db["database_url"])
+    platform = Platform(load_settings(data_dir=data, job_workers=0, log_json=False, **db))
     platform.init(admin_password=ADMIN_PASSWORD)
     ids = seed_every_layer(platform)
+    ids[IMPORTED] = import_dataset_layer(platform, data)
     port = _free_port()
     config = uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
@@ -97,13 +136,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Plat
     yield f"http://127.0.0.1:{port}/ogc", platform, ids
     srv.should_exit = True
     thread.join(timeout=10)
+    platform.store.dispose()
 
 
 @pytest.mark.skipif(importlib.util.find_spec("ogctests") is None, reason="pip install ogctests")
 def test_ogctests_features_core_passes_in_full(
     server: tuple[str, Platform, dict[str, list[int]]], tmp_path: Path
 ) -> None:
-    url, _, _ = server
+    url, platform, _ = server
+    first = [lyr.name for lyr in platform.layers.list(ANONYMOUS)][:OGCTESTS_COLLECTIONS]
+    assert IMPORTED in first, first  # so the suite checks the imported layer too
     done = subprocess.run(
         [sys.executable, "-m", "ogctests", "features/core", "-i", url],
         cwd=tmp_path,  # keep our pytest configuration (warnings are errors) away from the suite's own run
@@ -150,8 +192,10 @@ def test_gdal_oapif_driver_reads_a_collection(server: tuple[str, Platform, dict[
     got = gdal_read(url, "buildings")
     assert {"buildings", "roads", "street-lamps"} <= set(got["layers"])
     assert {"name", "code", "class_code", "floors"} <= set(got["fields"])
-    assert sorted(got["names"]) == [f"建筑物{i}" for i in range(4)]
+    # the class layer: every building, also those the imports made (the one the second import dropped too)
+    assert sorted(got["names"]) == sorted([f"建筑物{i}" for i in range(4)] + [f"导入楼{k}" for k in "ABCD"])
     expected = {o.name: o.geometry for o in (platform.objects.get(i) for i in ids["050101"])}
+    expected |= {o.name: o.geometry for o in platform.objects.search(ObjectQuery(class_code="050101")).items}
     for name, wkb in zip(got["names"], got["wkb"], strict=True):
         geom = shapely.from_wkb(bytes.fromhex(wkb))
         assert geom.geom_type == "Polygon"
@@ -159,3 +203,17 @@ def test_gdal_oapif_driver_reads_a_collection(server: tuple[str, Platform, dict[
     roads = gdal_read(url, "roads")
     assert len(roads["wkb"]) == 4
     assert all(shapely.from_wkb(bytes.fromhex(g)).geom_type == "LineString" for g in roads["wkb"])
+
+
+def test_gdal_oapif_driver_reads_an_imported_dataset_layer(server: tuple[str, Platform, dict[str, list[int]]]) -> None:
+    url, platform, ids = server
+    got = gdal_read(url, IMPORTED)
+    assert IMPORTED in got["layers"]
+    assert {"name", "code", "class_code", "floors"} <= set(got["fields"])
+    # Only the layer's current members: not the class's other buildings, not the one the second import dropped.
+    assert sorted(got["names"]) == ["导入楼A", "导入楼B", "导入楼D"]
+    expected = {o.name: o for o in (platform.objects.get(i) for i in ids[IMPORTED])}
+    for name, wkb in zip(got["names"], got["wkb"], strict=True):
+        geom = shapely.from_wkb(bytes.fromhex(wkb))
+        assert shapely.equals_exact(geom, expected[name].geometry, tolerance=1e-9), (name, geom)
+    assert expected["导入楼A"].attributes["floors"] == 9

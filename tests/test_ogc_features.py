@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from citybase.domains.objects import ObjectQuery
 from citybase.platform import Platform
 from tests.helpers import ORIGIN, Api, add_building, add_lamp
 from tests.test_api import assert_problem
+from tests.test_tiles_datasets import buildings, first_import, import_api
 
 CORE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -241,3 +243,80 @@ def test_filter_literals_are_bound_not_spliced(api: Api, city: list[int]) -> Non
         expr = {"op": op, "args": [{"property": "name"}, text]}
         assert ids_of(api, **{"filter": json.dumps(expr), "filter-lang": "cql2-json"}) == []
     assert len(ids_of(api, limit="100")) == 7
+
+
+# --- ?version=N on a dataset layer (an imported layer's past versions) --------------------------------
+
+
+def _import_two_versions(platform: Platform, api: Api, tmp_path: Path) -> None:
+    """zjj v1: 甲 (5 floors, footprint 0), 乙, 丙; v2: 甲 moved to footprint 4 with 9 floors, 乙, 丁 (丙 left)."""
+    first_import(platform, api, tmp_path)
+    v2 = buildings(tmp_path / "v2.gpkg", [("A", "甲楼", 9, 4), ("B", "乙楼", 6, 1), ("D", "丁楼", 3, 3)])
+    assert import_api(platform, api, v2) == 2
+
+
+def _names(api: Api, url: str, **params: str) -> dict[str, dict[str, Any]]:
+    r = api.get(url, params=params)
+    assert r.status_code == 200, r.text
+    return {f["properties"]["name"]: f for f in r.json()["features"]}
+
+
+def _box_of(i: int) -> str:
+    """A bbox around footprint ``i`` of imports_helpers.footprints only."""
+    x = ORIGIN[0] + i * 0.001
+    return f"{x + 0.0001},{ORIGIN[1] + 0.00005},{x + 0.0002},{ORIGIN[1] + 0.00015}"
+
+
+def test_items_of_a_layer_version(platform: Platform, admin_api: Api, tmp_path: Path) -> None:
+    _import_two_versions(platform, admin_api, tmp_path)
+    zjj = "/ogc/collections/zjj/items"
+    now, one, two = _names(admin_api, zjj), _names(admin_api, zjj, version="1"), _names(admin_api, zjj, version="2")
+    assert sorted(one) == ["丙楼", "乙楼", "甲楼"] and sorted(two) == sorted(now) == ["丁楼", "乙楼", "甲楼"]
+    assert one["甲楼"]["id"] == now["甲楼"]["id"]  # the same object, at its version of then
+    assert one["甲楼"]["properties"]["floors"] == 5 and two["甲楼"]["properties"]["floors"] == 9
+    assert one["甲楼"]["properties"]["version"] < now["甲楼"]["properties"]["version"]
+    assert shape(one["甲楼"]["geometry"]).centroid.x < shape(now["甲楼"]["geometry"]).centroid.x  # it moved
+    # Filters see the version's rows: its geometry (甲 stood on footprint 0 in v1) and attributes.
+    assert list(_names(admin_api, zjj, version="1", bbox=_box_of(0))) == ["甲楼"]
+    assert list(_names(admin_api, zjj, bbox=_box_of(0))) == []
+    assert list(_names(admin_api, zjj, version="1", bbox=_box_of(2))) == ["丙楼"]
+    assert sorted(_names(admin_api, zjj, version="1", filter="floors >= 6")) == ["丙楼", "乙楼"]
+    assert sorted(_names(admin_api, zjj, version="2", filter="floors >= 6")) == ["乙楼", "甲楼"]
+    assert list(_names(admin_api, zjj, version="1", floors="7")) == ["丙楼"]
+    intersects = f"S_INTERSECTS(geometry, POINT({ORIGIN[0] + 0.00015} {ORIGIN[1] + 0.0001}))"
+    assert list(_names(admin_api, zjj, version="1", filter=intersects)) == ["甲楼"]
+    # Paging keeps the version in its links; counts are of the version.
+    page = admin_api.get(zjj, params={"version": "1", "limit": "2"}).json()
+    assert page["numberMatched"] == 3 and page["numberReturned"] == 2
+    nxt = rels(page)["next"]["href"]
+    assert "version=1" in nxt
+    rest = admin_api.get(nxt).json()
+    assert [f["properties"]["name"] for f in rest["features"]] == ["丙楼"] and "version=1" in rels(rest)["prev"]["href"]
+    # One feature as it was; its own links keep the version.
+    one_a = admin_api.get(f"{zjj}/{now['甲楼']['id']}", params={"version": "1"}).json()
+    assert one_a["properties"]["floors"] == 5 and rels(one_a)["self"]["href"].endswith("version=1")
+    assert admin_api.get(f"{zjj}/{now['甲楼']['id']}").json()["properties"]["floors"] == 9
+    assert "version=1" in admin_api.get(zjj, params={"version": "1", "f": "html"}).text
+    # The OpenAPI document lists version for the imported layer only.
+    doc = admin_api.get("/ogc/openapi", params={"f": "json"}).json()
+    refs = [p.get("$ref", "") for p in doc["paths"]["/collections/zjj/items"]["get"]["parameters"]]
+    assert "#/components/parameters/version" in refs
+    assert "#/components/parameters/version" in str(doc["paths"]["/collections/zjj/items/{featureId}"])
+    assert "#/components/parameters/version" not in str(doc["paths"]["/collections/buildings/items"])
+    assert doc["components"]["parameters"]["version"]["schema"] == {"type": "integer", "minimum": 1}
+
+
+def test_bad_versions_of_items_are_clear_errors(platform: Platform, admin_api: Api, tmp_path: Path) -> None:
+    _import_two_versions(platform, admin_api, tmp_path)
+    zjj = "/ogc/collections/zjj/items"
+    gone = _names(admin_api, zjj, version="1")["丙楼"]["id"]
+    body = assert_problem(admin_api.get(zjj, params={"version": "3"}), 404, "version")
+    assert "no version 3" in body["detail"] and "1..2" in body["detail"]
+    assert_problem(admin_api.get(f"{zjj}/{gone}", params={"version": "3"}), 404, "version")
+    assert_problem(admin_api.get(f"{zjj}/{gone}", params={"version": "2"}), 404)  # not in version 2
+    assert admin_api.get(f"{zjj}/{gone}", params={"version": "1"}).status_code == 200
+    for bad in ("0", "-1", "abc", "1.5"):
+        assert_problem(admin_api.get(zjj, params={"version": bad}), 400, "version")
+        assert_problem(admin_api.get(f"{zjj}/{gone}", params={"version": bad}), 400, "version")
+    assert_problem(admin_api.get(ITEMS, params={"version": "1"}), 400, "version", "class layer")
+    assert_problem(admin_api.get(zjj, params=[("version", "1"), ("version", "2")]), 400, "version")

@@ -88,6 +88,7 @@ class FeatureQuery:
     limit: int = 10
     offset: int = 0
     count: bool = True
+    version: int | None = None  # a dataset layer as it was in this layer version (None: now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -229,6 +229,8 @@ class LayerService:
         if query.offset < 0:
             raise InvalidInputError("bad offset", issues=[Issue("offset", "must not be negative")])
         cls = self.classes.get(lyr.class_code or "")
+        if query.version is not None:  # a past version of a dataset layer
+            return fq.version_page(self.store, cls, lyr, query)
         conds = fq.conditions(cls, query)
         if lyr.kind == LayerKind.DATASET:
             conds.append(fq.member_condition(lyr.id))
@@ -247,10 +249,12 @@ class LayerService:
             matched_exact=exact,
         )
 
-    def feature(self, lyr: Layer, actor: Actor, object_id: int) -> Any:
-        """One current object of the layer, or NotFoundError."""
+    def feature(self, lyr: Layer, actor: Actor, object_id: int, version: int | None = None) -> Any:
+        """One current object of the layer (or as it was in dataset layer ``version``), or NotFoundError."""
         if not may_read(actor, lyr):
             raise NotFoundError(f"no layer {lyr.name!r}")
+        if version is not None:
+            return fq.version_feature(self.store, lyr, object_id, version)
         t = city_object
         with self.store.read() as conn:
             row = (

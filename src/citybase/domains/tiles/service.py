@@ -6,6 +6,10 @@ publishes ``objects.changed`` with the old and new bboxes and the classes; :meth
 objects_changed` drops every cached tile whose bounds (plus the render buffer) meet a changed bbox,
 at every zoom where the class is drawn. When that would mean many tiles (bulk loads, huge objects),
 it bumps the generation of the classes instead, which retires all their tiles at once.
+
+Other processes on the same database learn of a change through the log in ``platform_meta`` that
+:mod:`citybase.domains.tiles.changes` keeps: each change is recorded after its commit, and every
+process reads the log at most once a second before answering a tile (:meth:`TileService.sync`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from citybase.domains.layers import Layer, LayerKind
 from citybase.domains.objects import ClassRegistry
 from citybase.domains.tiles import datasets
 from citybase.domains.tiles.cache import TileCache, etag_of
+from citybase.domains.tiles.changes import ChangeLog
 from citybase.domains.tiles.tilesets import BASEMAP, MAX_ZOOM, Tileset, class_tileset
 from citybase.domains.tiles.tms import (
     CGCS2000_QUAD,
@@ -68,6 +73,7 @@ class TileService:
         self._stamps_lock = threading.Lock()
         # dataset layers' current tilesets seen so far: cache name -> (class code, token now)
         self._datasets: dict[str, tuple[str, str]] = {}
+        self.changes = ChangeLog(store)  # what other processes changed (and what this one tells them)
 
     # --- tilesets --------------------------------------------------------------------------------
     def tileset(self, name: str) -> Tileset:
@@ -86,6 +92,7 @@ class TileService:
         ``CGCS2000Quad``), from the cache or freshly rendered."""
         _check_tile(z, x, y, tms)
         ts = self.tileset(name)
+        self.sync()
         key = (_cache_name(ts.name, tms), self._token(ts.name, ts.classes), z, x, y)
         hit = self.cache.get(key)
         if hit is not None:
@@ -108,6 +115,7 @@ class TileService:
             self.check_version(lyr, version)
             return self.tile(str(lyr.class_code), z, x, y, tms)
         _check_tile(z, x, y, tms)
+        self.sync()
         current = datasets.current_version(self.store, lyr.id)
         if version is not None and not 1 <= version <= current:
             raise _no_version(lyr, version)
@@ -150,7 +158,10 @@ class TileService:
 
     def cached(self, name: str, z: int, x: int, y: int, tms: str = WEB_MERCATOR_QUAD) -> Tile | None:
         """The tile if it is in the memory cache, else None — never blocks (no database, no disk), so the
-        web layer can answer hits on its event loop and send only misses to a thread."""
+        web layer can answer hits on its event loop and send only misses to a thread. When the change
+        log of other processes is due for a read, it answers None so that the thread reads it first."""
+        if self.changes.due():
+            return None
         token = self._tokens.get(name)
         if token is None:
             return None
@@ -184,8 +195,25 @@ class TileService:
     def objects_changed(self, event: str, payload: dict[str, Any]) -> None:
         """Subscriber of ``objects.changed``: drop the cached tiles the change touches."""
         classes = set(payload.get("classes", ()))
-        boxes = [tuple(b) for b in payload.get("bboxes", ())]
+        boxes: list[tuple[float, float, float, float]] = [tuple(b) for b in payload.get("bboxes", ())]
         self.invalidate(classes, boxes)
+        if classes:
+            self.changes.record(classes, boxes)  # for the other processes on this database
+
+    def sync(self) -> None:
+        """Apply what other processes changed since the last look (a read of the log at most once a second)."""
+        if not self.changes.due():
+            return
+        try:
+            changes = self.changes.poll()
+        except Exception:  # the database is away: serve what is cached, try again next interval
+            log.warning("cannot read the tile change log", exc_info=True)
+            return
+        if changes is None:  # fell behind the log: anything may have changed
+            self.bump(c.code for c in self.classes.all())
+            return
+        for change in changes:
+            self.invalidate(set(change.classes), list(change.boxes))
 
     def invalidate(self, classes: set[str], boxes: list[tuple[float, float, float, float]]) -> None:
         names = [BASEMAP.name, *sorted(classes)] if classes & BASEMAP.classes else sorted(classes)

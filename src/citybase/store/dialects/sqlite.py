@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -140,6 +141,12 @@ def _rtree_filter(col: Any, bounds: Sequence[float]) -> Any:
 
 @compiles(SpatialPredicate, "sqlite")
 def _spatial_predicate(element: SpatialPredicate, compiler: SQLCompiler, **kw: Any) -> str:
+    if not isinstance(getattr(element.column, "table", None), Table):
+        # a column of a subquery (e.g. a layer version's rows): no R*Tree of its own, so the exact test
+        # alone (a "bbox" test becomes "intersects the box")
+        op = "intersects" if element.operation == "bbox" else element.operation
+        exact_only = getattr(func, f"cb_{op}")(element.column, _wkb_param(element.geometry)) == 1
+        return compiler.process(exact_only, **kw)
     pre = _rtree_filter(element.column, element.geometry.bounds)
     if element.operation == "bbox":
         return compiler.process(pre, **kw)
@@ -236,7 +243,12 @@ def _bound_column(conn: Connection, col: Any, values: list[Any]) -> list[Any]:
         geoms[:] = values
         return list(shapely.to_wkb(geoms))
     process = col.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-    return values if process is None else [process(v) for v in values]
+    if process is None:
+        return values
+    if all(isinstance(v, datetime) for v in values):  # a batch's rows share timestamps: bind each once
+        bound = {v: process(v) for v in set(values)}
+        return [bound[v] for v in values]
+    return [process(v) for v in values]
 
 
 def _plain_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> bool:

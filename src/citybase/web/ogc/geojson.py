@@ -43,7 +43,8 @@ def properties(obj: CityObject) -> dict[str, Any]:
     return {**{k: v for k, v in obj.attributes.items() if k not in fixed}, **fixed}
 
 
-def feature(obj: CityObject, crs_uri: str, items_url: str | None = None) -> dict[str, Any]:
+def feature(obj: CityObject, crs_uri: str, items_url: str | None = None, query: str = "") -> dict[str, Any]:
+    """A GeoJSON feature; with ``items_url`` it links to itself, adding ``query`` (``&k=v…``) to its own links."""
     out: dict[str, Any] = {
         "type": "Feature",
         "id": obj.id,
@@ -53,8 +54,8 @@ def feature(obj: CityObject, crs_uri: str, items_url: str | None = None) -> dict
     if items_url is not None:
         href = f"{items_url}/{obj.id}"
         out["links"] = [
-            link(f"{href}?f=json", "self", GEOJSON, "this feature"),
-            link(f"{href}?f=html", "alternate", HTML, "this feature as HTML"),
+            link(f"{href}?f=json{query}", "self", GEOJSON, "this feature"),
+            link(f"{href}?f=html{query}", "alternate", HTML, "this feature as HTML"),
             link(items_url.rsplit("/items", 1)[0] + "?f=json", "collection", "application/json", "the collection"),
         ]
     return out

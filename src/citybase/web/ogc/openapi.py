@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from citybase import __version__
-from citybase.domains.layers import Layer
+from citybase.domains.layers import Layer, LayerKind
 from citybase.domains.objects import MAX_LIMIT
 from citybase.web.ogc.common import CRS84_URI, SUPPORTED_CRS
 from citybase.web.ogc.params import DEFAULT_LIMIT
@@ -48,6 +48,11 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         {"type": "string"},
         "Instant or interval (start/end, ../end, start/..) met by the objects' validity",
     ),
+    "version": _param(
+        "version",
+        {"type": "integer", "minimum": 1},
+        "Layer version: the features as that version of the (imported) layer published them (default: now)",
+    ),
 }
 _REF = {name: {"$ref": f"#/components/parameters/{name}"} for name in PARAMETERS}
 
@@ -76,6 +81,7 @@ def _collection_paths(lyr: Layer, queryables: dict[str, str]) -> dict[str, Any]:
         _REF[k]
         for k in ("f", "limit", "offset", "bbox", "bbox-crs", "datetime", "crs", "filter", "filter-lang", "filter-crs")
     ] + props
+    versions = [_REF["version"]] if lyr.kind == LayerKind.DATASET else []  # only imported layers have versions
     fid = _param("featureId", {"type": "integer"}, "Feature (object) id", in_="path")
     key = lyr.name.replace("-", "_")
     return {
@@ -83,9 +89,14 @@ def _collection_paths(lyr: Layer, queryables: dict[str, str]) -> dict[str, Any]:
         f"{root}/queryables": _get(
             f"Queryables of {lyr.title}", f"queryables_{key}", [_REF["f"]], "application/schema+json"
         ),
-        f"{root}/items": _get(f"Features of {lyr.title}", f"items_{key}", item_params, "application/geo+json"),
+        f"{root}/items": _get(
+            f"Features of {lyr.title}", f"items_{key}", item_params + versions, "application/geo+json"
+        ),
         f"{root}/items/{{featureId}}": _get(
-            f"One feature of {lyr.title}", f"item_{key}", [fid, _REF["f"], _REF["crs"]], "application/geo+json"
+            f"One feature of {lyr.title}",
+            f"item_{key}",
+            [fid, _REF["f"], _REF["crs"], *versions],
+            "application/geo+json",
         ),
     }
 

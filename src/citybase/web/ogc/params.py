@@ -20,7 +20,19 @@ from citybase.kernel.errors import InvalidInputError, Issue
 from citybase.kernel.geo import BBox
 from citybase.web.ogc.common import CRS84_URI, CRS84H_URI, SUPPORTED_CRS
 
-ITEMS_PARAMS = {"f", "limit", "offset", "bbox", "bbox-crs", "datetime", "crs", "filter", "filter-lang", "filter-crs"}
+ITEMS_PARAMS = {
+    "f",
+    "limit",
+    "offset",
+    "bbox",
+    "bbox-crs",
+    "datetime",
+    "crs",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+    "version",  # dataset layers: the layer as it was in that layer version
+}
 DEFAULT_LIMIT = 10
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -46,6 +58,13 @@ def parse_int(params: QueryParams, name: str, default: int, lo: int, hi: int) ->
     if not lo <= value <= hi:
         raise _bad(name, f"must be between {lo} and {hi}")
     return value
+
+
+def parse_version(params: QueryParams) -> int | None:
+    """``version=N``: a dataset layer as it was in its layer version N (None: as it is now)."""
+    if "version" not in params:
+        return None
+    return parse_int(params, "version", 1, 1, 2**31 - 1)
 
 
 def parse_crs_uri(value: str | None, field: str) -> str:
@@ -157,5 +176,6 @@ def items_params(params: QueryParams, queryables: set[str], make_filter: FilterM
         properties={k: v for k, v in params.items() if k in queryables},
         limit=parse_int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
         offset=parse_int(params, "offset", 0, 0, 2**31 - 1),
+        version=parse_version(params),
     )
     return ItemsParams(query=query, crs=parse_crs_uri(params.get("crs"), "crs"))

@@ -33,7 +33,7 @@ from citybase.web.ogc.common import (
 )
 from citybase.web.ogc.geojson import feature, output_geometry, properties
 from citybase.web.ogc.openapi import openapi_document
-from citybase.web.ogc.params import items_params, parse_crs_uri
+from citybase.web.ogc.params import items_params, parse_crs_uri, parse_version
 from citybase.web.serialize import iso
 
 router = APIRouter(prefix="/ogc", include_in_schema=False)
@@ -212,9 +212,11 @@ def items_endpoint(collection_id: str, request: Request, actor: ActorDep) -> Res
     if page.matched is not None:
         body["numberMatched"] = page.matched
     if as_html:
+        at = "" if q.version is None else f"&version={q.version}"
+        title = lyr.title if q.version is None else f"{lyr.title} (v{q.version})"
         rows = [
             [
-                html.a(f"{base(request)}/collections/{lyr.name}/items/{o.id}?f=html", str(o.id)),
+                html.a(f"{base(request)}/collections/{lyr.name}/items/{o.id}?f=html{at}", str(o.id)),
                 escape(o.name),
                 escape(o.code or ""),
                 escape(o.geometry.geom_type if o.geometry is not None else ""),
@@ -226,22 +228,23 @@ def items_endpoint(collection_id: str, request: Request, actor: ActorDep) -> Res
         )
         info = f"<p>{len(page.items)} of {page.matched if page.matched is not None else '?'} features. {nav}</p>"
         return html.page(
-            f"{lyr.title}: features", info + html.table(["id", "name", "code", "geometry"], rows), base(request)
+            f"{title}: features", info + html.table(["id", "name", "code", "geometry"], rows), base(request)
         )
     return _json(body, GEOJSON, {"Content-Crs": f"<{params.crs}>"})
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}")
 def item_endpoint(collection_id: str, feature_id: str, request: Request, actor: ActorDep) -> Response:
-    check_params(request, {"f", "crs"})
+    check_params(request, {"f", "crs", "version"})
     platform = platform_of(request)
     lyr = platform.layers.get(actor, collection_id)
     if not feature_id.isdigit():
         raise NotFoundError(f"no feature {feature_id!r} in layer {lyr.name!r}")
     crs = parse_crs_uri(request.query_params.get("crs"), "crs")
-    obj = platform.layers.feature(lyr, actor, int(feature_id))
+    version = parse_version(request.query_params)
+    obj = platform.layers.feature(lyr, actor, int(feature_id), version)
     items_url = f"{base(request)}/collections/{lyr.name}/items"
-    body = feature(obj, crs, items_url)
+    body = feature(obj, crs, items_url, "" if version is None else f"&version={version}")
     if wants_html(request):
         rows = [[escape(k), escape("" if v is None else str(v))] for k, v in properties(obj).items()]
         geo = html.json_block(output_geometry(obj.geometry, CRS84_URI))
