@@ -23,6 +23,20 @@ class Metrics:
         self.latency = Histogram(
             "citybase_http_request_seconds", "HTTP request latency", ["method", "route"], registry=self.registry
         )
+        # labelled children by label values: ``labels()`` hashes and locks on every call; the routes are
+        # templates, so these stay small (routes x methods x statuses)
+        self._counts: dict[tuple[str, str, int], Any] = {}
+        self._latencies: dict[tuple[str, str], Any] = {}
+
+    def observe(self, method: str, route: str, status: int, elapsed: float) -> None:
+        count = self._counts.get((method, route, status))
+        if count is None:
+            count = self._counts[(method, route, status)] = self.requests.labels(method, route, str(status))
+        latency = self._latencies.get((method, route))
+        if latency is None:
+            latency = self._latencies[(method, route)] = self.latency.labels(method, route)
+        count.inc()
+        latency.observe(elapsed)
 
 
 def route_template(scope: Scope) -> str:
@@ -65,8 +79,7 @@ class RequestMiddleware:
 
     def _record(self, scope: Scope, state: dict[str, Any], request_id: str, status: int, elapsed: float) -> None:
         method, route = scope["method"], route_template(scope)
-        self.metrics.requests.labels(method, route, str(status)).inc()
-        self.metrics.latency.labels(method, route).observe(elapsed)
+        self.metrics.observe(method, route, status, elapsed)
         actor = state.get("actor")
         platform = scope["app"].state.platform
         if route.startswith("/api/") or route.startswith("/ogc"):

@@ -79,7 +79,7 @@ async def _tile(request: Request, tileset: str, z: int, x: int, y: int, tms: str
     return await run_in_threadpool(service.tile, tileset, z, x, y, tms)
 
 
-def _matches(if_none_match: str | None, etag: str) -> bool:
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
     if not if_none_match:
         return False
     if if_none_match.strip() == "*":
@@ -89,7 +89,7 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 def tile_response(request: Request, tile: Tile) -> Response:
     headers = {"ETag": tile.etag, "Cache-Control": CACHE_CONTROL}
-    if _matches(request.headers.get("if-none-match"), tile.etag):
+    if etag_matches(request.headers.get("if-none-match"), tile.etag):
         return Response(status_code=304, headers=headers)
     if not tile.data:
         return Response(status_code=204, headers=headers)
