@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import threading
+import weakref
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,9 +20,11 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from citybase.domains.access import AccessService, Meter
-from citybase.domains.addresses import MATCH_FILE_JOB, AddressMatcher, ReviewQueue, match_file
+from citybase.domains.addresses import MATCH_FILE_JOB, AddressMatcher, ReviewQueue, match_file, on_tree_change
 from citybase.domains.addresses import registry as address_registry
 from citybase.domains.codes import ASSIGN_JOB, CodeService, district_locator
+from citybase.domains.collect import CollectService, address_appliers
+from citybase.domains.grids import GridService
 from citybase.domains.imports import ImportService
 from citybase.domains.jobs import JobRunner, JobService
 from citybase.domains.layers import LayerService
@@ -32,15 +35,37 @@ from citybase.domains.objects import (
     make_import_handler,
     seed_class_table,
 )
+from citybase.domains.registry import (
+    GrantService,
+    HouseholdService,
+    HouseService,
+    NewBuildingApplier,
+    OrgService,
+    PeopleService,
+    PopulationStats,
+)
 from citybase.domains.tiles import TileService
 from citybase.domains.tiles3d import EXPORT_JOB as EXPORT_3DTILES_JOB
 from citybase.domains.tiles3d import Tiles3DService
 from citybase.kernel.settings import Settings
 from citybase.store import Store, after_commit, upgrade
+from citybase.store.grid_tables import grid
 from citybase.store.schema import app_user
 
 log = logging.getLogger(__name__)
 Subscriber = Callable[[str, dict[str, Any]], None]
+
+
+def _publisher(platform: weakref.ref[Platform], name: str) -> Callable[[Connection], None]:
+    """A listener that publishes ``name``; it holds the platform weakly (the tree keeps listeners per engine,
+    and a strong reference back to the platform would keep every engine alive)."""
+
+    def publish(conn: Connection) -> None:
+        target = platform()
+        if target is not None:
+            target.publish(conn, name, {})
+
+    return publish
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +119,33 @@ class Platform:
         self.address_matcher = AddressMatcher(self.addresses)
         self.address_review = ReviewQueue(self.store)
         self.jobs.register(MATCH_FILE_JOB, lambda ctx: match_file(self.address_matcher, ctx))
+        # management grids (网格, issue 6): hierarchy, members, point location, the address → grid map
+        self.grids = GridService(self.store)
+        # the address → grid map follows address changes: the tree tells the platform inside the writing
+        # transaction, the platform publishes ``addresses.changed``, the grids sync after the commit
+        on_tree_change(self.store.engine, _publisher(weakref.ref(self), "addresses.changed"))
+        self.subscribe("addresses.changed", self._sync_address_grids)
+        # actual population (实有人口, issue 6): personal data encrypted with a key kept outside the database
+        key_file = settings.personal_data_key_file or settings.data_dir / "keys" / "personal.key"
+        self.people = PeopleService(self.store, key_file, self.grids.grids_of_user)
+        self.households = HouseholdService(self.store, self.grids.grids_of_user)
+        self.population = PopulationStats(self.store, self.grids.grids_of_user)
+        self.personal_grants = GrantService(self.store)
+        # the collection loop (issue 6): field tasks, two-level review; an applier per task kind
+        self.collect = CollectService(self.store, self.grids)  # the grid service is the GridDirectory
+        for kind, applier in address_appliers(self.addresses).items():
+            self.collect.register_applier(kind, applier)
+        # actual houses and organisations (issue 6); the house card lists residents through the people registry
+        self.orgs = OrgService(self.store, self.addresses, self.address_matcher, key_file, settings.data_dir / "photos")
+        self.houses = HouseService(self.store, self.addresses, self.orgs.core)
+        self.houses.residents = self.people.residents_at
+        self.collect.register_applier("house.update", self.houses.apply_house_update)
+        self.collect.register_applier("house.new_building", NewBuildingApplier(self.objects, self.addresses))
+        self.collect.register_applier("org.register", self.orgs.apply_register_org)
+        self.collect.register_applier("org.bind", self.orgs.apply_bind_org)
+        self.collect.register_applier("people.register", self.people.apply_register)
+        self.collect.register_applier("people.move_in", self.people.apply_move_in)
+        self.collect.register_applier("people.move_out", self.people.apply_move_out)
 
     # --- set-up ----------------------------------------------------------------------------------
     def init(self, admin_password: str | None = None) -> InitReport:
@@ -154,6 +206,13 @@ class Platform:
                     log.exception("subscriber of %s failed", name)
 
         after_commit(conn, deliver)
+
+    def _sync_address_grids(self, _name: str, _payload: dict[str, Any]) -> None:
+        """Map changed address nodes to their grids (nothing to do before any grid exists: creating one maps all)."""
+        with self.store.read() as conn:
+            if conn.execute(select(grid.c.id).limit(1)).first() is None:
+                return
+        self.grids.sync_addresses()
 
     def _objects_changed(
         self, conn: Connection, bboxes: list[tuple[float, float, float, float]], classes: set[str]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,17 @@ def rendered(portal: Portal, layer: str) -> list[dict[str, Any]]:
     features: list[dict[str, Any]] = portal.page.evaluate(
         "(l) => window.__citybase.map.queryRenderedFeatures({layers: [l]}).map((f) => f.properties)", layer
     )
+    return features
+
+
+def rendered_eventually(portal: Portal, layer: str, at_least: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """The rendered features of ``layer`` once there are ``at_least`` (the map draws on its next frame,
+    which a loaded machine may delay); the last reading when the time is up."""
+    deadline = time.monotonic() + timeout
+    features = rendered(portal, layer)
+    while len(features) < at_least and time.monotonic() < deadline:
+        portal.page.wait_for_timeout(100)
+        features = rendered(portal, layer)
     return features
 
 
@@ -215,8 +227,8 @@ def test_measure_distance_and_area_geodesically(portal: Portal) -> None:
     expected = sum(GEOD.inv(*points[i], *points[i + 1])[2] for i in range(2))
     assert page.evaluate("window.__citybase.tools.value()") == pytest.approx(expected, abs=1e-4)
     expect(page.locator("#tool-value")).to_have_text(f"{expected:.1f} m")
-    assert len(rendered(portal, "measure-points")) == 3
-    assert len(rendered(portal, "measure-line")) >= 1
+    assert len(rendered_eventually(portal, "measure-points", 3)) == 3
+    assert len(rendered_eventually(portal, "measure-line", 1)) >= 1
     page.keyboard.press("Backspace")
     assert len(tool_points(portal)) == 2
     page.keyboard.press("Escape")

@@ -9,6 +9,11 @@ import typer
 
 from citybase import __version__
 from citybase.cli import addresses, admin, codes, db, demo, imports, layers, objects, serve
+from citybase.cli import collect as collect_cli
+from citybase.cli import grids as grids_cli
+from citybase.cli import people as people_cli
+from citybase.cli import plates as plates_cli
+from citybase.cli import registry as registry_cli
 from citybase.cli.common import state
 
 app = typer.Typer(
@@ -55,6 +60,12 @@ imports.register_layer_commands(layers.app)
 app.command("import")(imports.import_command)
 app.add_typer(imports.imports_app, name="imports")
 app.add_typer(addresses.app, name="addresses")
+app.add_typer(grids_cli.app, name="grids")
+app.add_typer(plates_cli.app, name="plates")
+app.add_typer(registry_cli.houses_app, name="houses")
+app.add_typer(registry_cli.orgs_app, name="orgs")
+app.add_typer(people_cli.app, name="people")
+app.add_typer(collect_cli.app, name="tasks")
 
 
 def main() -> None:

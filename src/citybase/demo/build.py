@@ -39,15 +39,17 @@ Progress = Callable[[str, int, int | None], None]
 class DemoReport:
     scale: str
     seed: int
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # objects by class code
     seconds: float = 0.0
+    registries: dict[str, int] = field(default_factory=dict)  # grids, houses, people, organisations, tasks
 
     @property
     def total(self) -> int:
         return sum(self.counts.values())
 
     def __str__(self) -> str:
-        return f"{self.scale} scale, {self.total:,} objects in {self.seconds:.1f} s"
+        extra = ", ".join(f"{v:,} {k}" for k, v in self.registries.items())
+        return f"{self.scale} scale, {self.total:,} objects{'; ' + extra if extra else ''} in {self.seconds:.1f} s"
 
 
 def demo_users() -> list[tuple[str, str, str | None, str]]:
@@ -59,10 +61,13 @@ def demo_users() -> list[tuple[str, str, str | None, str]]:
             users.append((f"{d.code}_user", "department_user", d.code, f"{d.name}业务员"))
     users += [("grid_worker1", "grid_worker", "zwsjd", "真武山街道网格员"),
               ("reviewer1", "reviewer", "zwsjd", "真武山街道审核员"),
+              ("grid_worker2", "grid_worker", None, "古城街道网格员"),  # a second street (demo/grids.py)
+              ("reviewer2", "reviewer", None, "古城街道审核员"),
               ("viewer1", "viewer", None, "浏览用户"),
               ("mzj_admin", "department_admin", "mzj", "民政局地名管理员"),
               ("mzj_user", "department_user", "mzj", "民政局地名业务员"),
-              ("hjzy_user", "department_user", "hjzy", "汉江置业报建员")]
+              ("hjzy_user", "department_user", "hjzy", "汉江置业报建员"),
+              ("scjgj_user", "department_user", "scjgj", "市场监管局登记员")]  # second review of org tasks
     return users
 
 
@@ -111,9 +116,11 @@ def _claim(platform: Any, scale: str, seed: int) -> None:
             "state": "building", "scale": scale, "seed": seed, "started_at": datetime.now(UTC).isoformat()}))
 
 
-def _finish(conn: Connection, scale: str, seed: int, counts: dict[str, int], seconds: float) -> None:
+def _finish(conn: Connection, scale: str, seed: int, counts: dict[str, int], registries: dict[str, int],
+            seconds: float) -> None:
     conn.execute(update(platform_meta).where(platform_meta.c.key == MARKER_KEY).values(value={
-        "state": "built", "scale": scale, "seed": seed, "counts": counts, "seconds": round(seconds, 1),
+        "state": "built", "scale": scale, "seed": seed, "counts": counts, "registries": registries,
+        "seconds": round(seconds, 1),
         "built_at": datetime.now(UTC).isoformat(), "generator": 1}))
 
 
@@ -145,13 +152,12 @@ def build_demo(platform: Any, scale: str, progress: Progress | None = None, *, s
     # Every demo object gets its unified and Beidou code, as the city's own objects would on entry.
     # Coding is a resumable bulk run over the uncoded objects; the "built" marker comes only after it.
     platform.codes.run_bulk(Selection(), actor_name="demo", progress=lambda done, total: tell("codes", done, total))
-    counts = dict(writer.counts)
+    counts = dict(sorted(writer.counts.items()))
     # 三实 registries, grids and open collection tasks over the finished objects and addresses
-    counts.update(build_registries(platform, seed, tell))
-    counts = dict(sorted(counts.items()))
+    registries = build_registries(platform, seed, tell)
     with platform.store.write() as conn:
-        _finish(conn, scale, seed, counts, time.perf_counter() - started)
-    return DemoReport(scale, seed, counts, time.perf_counter() - started)
+        _finish(conn, scale, seed, counts, registries, time.perf_counter() - started)
+    return DemoReport(scale, seed, counts, time.perf_counter() - started, registries)
 
 
 def _write_divisions(writer: Writer, geo: Geography) -> dict[str, int]:

@@ -67,5 +67,9 @@ DEPARTMENTS: tuple[DemoDepartment, ...] = (
     # compound names.
     DemoDepartment("mzj", "襄阳市民政局", "Civil Affairs Bureau (place names and addresses)", ()),
     DemoDepartment("hjzy", "襄阳汉江置业有限公司", "Hanjiang Property Co. (a developer, demo)", ()),
+    # Population statistics (issue 6): the education bureau reads school-age counts, never personal data.
+    DemoDepartment("jyj", "襄阳市教育局", "Education Bureau (school-age statistics)", ()),
+    # Actual organisations (issue 6): market regulation registers businesses and reviews their bindings.
+    DemoDepartment("scjgj", "襄阳市市场监督管理局", "Market Regulation Administration", ()),
 )
 OWNER: dict[str, str] = {cls: d.code for d in DEPARTMENTS for cls in d.classes}

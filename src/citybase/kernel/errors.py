@@ -78,3 +78,13 @@ class UnavailableError(CityBaseError):
     """A dependency (database, broker) is not reachable right now."""
 
     title = "Service unavailable"
+
+
+class RateLimitedError(CityBaseError):
+    """Too many requests from one client in a window; ``retry_after`` seconds until the next is allowed."""
+
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int = 60) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

@@ -24,15 +24,23 @@ from citybase.web.routes import (
     auth,
     classes,
     codes,
+    collect,
+    grids,
+    houses,
     imports,
     layers,
     object_stats,
     objects,
     operations,
+    orgs,
+    people,
+    plates,
+    registry_search,
     system,
     tiles,
     tiles3d,
 )
+from citybase.web.tile_fastpath import TileFastPath
 
 DESCRIPTION = """城市数字公共基础设施基础平台 (citybase) — one shared base for every department:
 city objects with unified codes and full history, layers, standard addresses and registries.
@@ -71,6 +79,7 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     app.state.metrics = Metrics()
     errors.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(TileFastPath)  # cached tiles without FastAPI; inside the request middleware (ids, metering)
     app.add_middleware(RequestMiddleware, metrics=app.state.metrics)  # outermost: times and ids everything
     if platform.settings.cors_origins:
         app.add_middleware(
@@ -99,6 +108,13 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
         tiles3d,
         addresses,
         address_tree,
+        grids,
+        plates,
+        collect,
+        people,
+        houses,
+        orgs,
+        registry_search,
     ):
         app.include_router(module.router)
 

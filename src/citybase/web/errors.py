@@ -19,6 +19,7 @@ from citybase.kernel.errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
     UnavailableError,
 )
 
@@ -31,6 +32,7 @@ ERROR_STATUS: list[tuple[type[CityBaseError], int, str]] = [
     (PermissionDeniedError, 403, "permission-denied"),
     (NotFoundError, 404, "not-found"),
     (ConflictError, 409, "conflict"),
+    (RateLimitedError, 429, "too-many-requests"),
     (JobFailed, 422, "job-failed"),
     (UnavailableError, 503, "unavailable"),
     (ConfigurationError, 500, "configuration"),
@@ -67,7 +69,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(CityBaseError)
     async def _domain(request: Request, exc: CityBaseError) -> JSONResponse:
         status, slug = status_for(exc)
-        return problem(request, status, slug, exc.title, exc.detail, [i.as_dict() for i in exc.issues])
+        resp = problem(request, status, slug, exc.title, exc.detail, [i.as_dict() for i in exc.issues])
+        if isinstance(exc, RateLimitedError):
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

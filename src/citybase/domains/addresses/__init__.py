@@ -32,6 +32,7 @@ from citybase.domains.addresses.registry import (
 from citybase.domains.addresses.review import REVIEW_STATES, ReviewItem, ReviewQueue
 from citybase.domains.addresses.suggest import Suggestion
 from citybase.domains.addresses.tree import NewNode, ParentInfo, insert_nodes
+from citybase.domains.addresses.tree import on_tree_change as on_tree_change
 
 __all__ = [
     "CONFIDENT",

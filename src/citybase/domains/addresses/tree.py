@@ -7,14 +7,15 @@ fresh tree revision (what ``AddressService.changed_since`` counts).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 from shapely.geometry import Point
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 
 from citybase.domains.addresses.display import DisplayCodeTemplate
 from citybase.kernel.errors import ConflictError, InvalidInputError, Issue, NotFoundError
@@ -149,9 +150,27 @@ def load_children(conn: Connection, parent: ParentInfo) -> None:
     parent.names = {(r.level, r.name): r.id for r in conn.execute(q)}
 
 
+# Listeners told once per write transaction that changes the tree (the platform publishes
+# ``addresses.changed`` so later domains, e.g. grids, follow). Keyed by engine: one per store.
+_LISTENERS: weakref.WeakKeyDictionary[Engine, list[Callable[[Connection], None]]] = weakref.WeakKeyDictionary()
+_TOLD = "citybase.addresses.told"  # conn.info: the transaction whose listeners ran already
+
+
+def on_tree_change(engine: Engine, listener: Callable[[Connection], None]) -> None:
+    """Call ``listener(conn)`` inside every write transaction on ``engine`` that changes address nodes."""
+    _LISTENERS.setdefault(engine, []).append(listener)
+
+
 def take_revisions(conn: Connection, count: int) -> int:
     """``count`` consecutive tree revisions for the nodes a transaction changes; returns the first."""
-    return allocate(conn, *REVISION, count)
+    first = allocate(conn, *REVISION, count)
+    listeners = _LISTENERS.get(conn.engine)
+    transaction = conn.get_transaction()
+    if listeners and conn.info.get(_TOLD) is not transaction:
+        conn.info[_TOLD] = transaction  # the info dict outlives the transaction: keep the object, not its id
+        for listener in listeners:
+            listener(conn)
+    return first
 
 
 def _grids(points: Sequence[Point | None]) -> list[str | None]:

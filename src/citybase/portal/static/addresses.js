@@ -59,7 +59,42 @@ function detail(node) {
         .join(" → ")})`)),
     ["town", "community", "road", "door_number"].includes(node.level)
       ? h("p", {}, h("a", { href: `naming.html?parent=${node.id}`, className: "propose-here" }, t("addr_propose_here")))
-      : null);
+      : null,
+    registryLinks(node));
+}
+
+// Links to the registries (issue 6): the public QR page, the plate sheet of a road / compound / community,
+// the house card of a building, unit, floor or room.
+function registryLinks(node) {
+  const links = [];
+  if (node.display_code) {
+    links.push(h("a", { href: `/a/${encodeURIComponent(node.display_code)}`, className: "addr-plate-page" },
+      t("addr_plate_page")));
+  }
+  if (["road", "compound", "community"].includes(node.level)) {
+    const url = `/api/plates/sheet.pdf?parent=${node.id}`;
+    links.push(h("a", { href: url, className: "addr-plate-sheet", onclick: (e) => { e.preventDefault(); download(url, `plates-${node.id}.pdf`); } },
+      t("addr_plate_sheet")));
+  }
+  if (["building", "unit", "floor", "room"].includes(node.level)) {
+    links.push(h("a", { href: `house.html?node=${node.id}`, className: "addr-house-card" }, t("addr_house_card")));
+  }
+  return links.length ? h("p", { className: "addr-links" }, links.flatMap((a, i) => (i ? [" · ", a] : [a]))) : null;
+}
+
+/** The sheet needs the caller's token, which a plain link does not send: fetch it and save the blob. */
+async function download(url, name) {
+  try {
+    const headers = session.token() ? { Authorization: `Bearer ${session.token()}` } : {};
+    const res = await fetch(url, { headers });
+    if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => ({})));
+    const a = h("a", { href: URL.createObjectURL(await res.blob()), download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  } catch (err) {
+    showError(err);
+  }
 }
 
 function located(node) {
