@@ -122,14 +122,15 @@ class PopulationStats:
             roots = roots.where(address_node.c.id.in_(select(subtree_cte([node_id], "hh_scope").c.id)))
         sub = subtree_cte(roots, "building_tree")
         h = household.c
-        q = (select(sub.c.root, func.count()).select_from(household).join(sub, sub.c.id == h.address_node_id)
-             .where(h.state == "active").group_by(sub.c.root))
+        # the building's name is joined in the same query: a city has more buildings than a statement
+        # may bind parameters (PostgreSQL: 65,535), so no second look-up by a list of ids
+        building = address_node.alias("building")
+        q = (select(sub.c.root, building.c.name, func.count()).select_from(household)
+             .join(sub, sub.c.id == h.address_node_id).join(building, building.c.id == sub.c.root)
+             .where(h.state == "active").group_by(sub.c.root, building.c.name).order_by(sub.c.root))
         with self.store.read() as conn:
-            counts = _pairs(conn.execute(q))
-            names = _pairs(conn.execute(select(address_node.c.id, address_node.c.name)
-                                      .where(address_node.c.id.in_(list(counts))))) if counts else {}
-        return [{"building_id": int(b), "building": names.get(b, ""), "households": int(n)}
-                for b, n in sorted(counts.items())]
+            rows = conn.execute(q).all()
+        return [{"building_id": int(b), "building": name or "", "households": int(n)} for b, name, n in rows]
 
     def school_age_by_zone(self, actor: Actor, at: date | None = None) -> list[dict[str, Any]]:
         """Children aged 6 to 14 at ``at`` (default today) living in each enrolment zone."""
