@@ -8,6 +8,7 @@ changes with them).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from citybase.domains.access import Actor, Permission, record_audit
 from citybase.domains.registry import person_rows as rows
 from citybase.domains.registry import residences
+from citybase.domains.registry.people_bulk import Resident, register_households_in
 from citybase.domains.registry.personal import PersonalData, mask_id, mask_name, mask_phone
 from citybase.domains.registry.remit import GridsOfUser, Remit, may_search_names, remit_of, unmask_basis
 from citybase.domains.registry.subtree import subtree_cte
@@ -46,6 +48,13 @@ class PeopleService:
         return remit_of(actor, self.grids_of_user)
 
     # --- writes ---------------------------------------------------------------------------------
+    def register_households(
+        self, actor: Actor, rooms: Sequence[int], families: Sequence[Sequence[Resident]], *, first: int = 0
+    ) -> int:
+        """Register whole households in one transaction (a city's first load; see ``people_bulk``)."""
+        with self.store.write() as conn:
+            return register_households_in(conn, self.personal, actor, rooms, families, first=first)
+
     def register(self, actor: Actor, payload: dict[str, Any]) -> dict[str, Any]:
         with self.store.write() as conn:
             return self.apply_register(conn, actor, payload)
