@@ -155,9 +155,11 @@ def geocode_endpoint(
     actor.require(Permission.READ)
     matcher = platform_of(request).address_matcher
     m = matcher.match(q, limit=limit)
+    found = matcher.records([c.node_id for c in m.result.candidates])  # one read; a retired node drops out
     items = [
-        {**record_json(matcher.record(c.node_id)), "score": c.score, "explanation": c.explanation}
+        {**record_json(found[c.node_id]), "score": c.score, "explanation": c.explanation}
         for c in m.result.candidates
+        if c.node_id in found
     ]
     return {"query": q, "status": m.result.status, "parsed": m.result.query, "items": items}
 
