@@ -3,60 +3,33 @@ headless Chromium against a real server."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import expect, sync_playwright
 
 from citybase.demo.houses import make_uscc
 from citybase.domains.access import SYSTEM
-from citybase.kernel.settings import load_settings
 from citybase.platform import Platform
-from citybase.web import create_app
 from tests.address_tree_helpers import SmallTree, small_tree
-from tests.helpers import ADMIN_PASSWORD, add_department, add_user
+from tests.browser.live import ARGS, CHROMIUM, new_platform, serve
+from tests.helpers import add_department, add_user
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader", "--use-angle=swiftshader"]
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 128
 FULL = "湖北省襄阳市襄城区真武山街道檀溪社区长虹路57号檀溪花园3栋"
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, SmallTree, Platform]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("needs Debian's chromium")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    settings = load_settings(
-        data_dir=tmp_path / "data",
-        database_url=f"sqlite:///{tmp_path / 'c.db'}",
-        job_workers=0,
-        log_json=False,
-        public_base_url=base,
-    )
-    platform = Platform(settings)
-    platform.init(admin_password=ADMIN_PASSWORD)
+    base, port, platform = new_platform(tmp_path)
     tree = small_tree(platform)
     platform.houses.create(SYSTEM, tree.building, {"use": "commercial", "structure": "钢混", "year_built": 2010})
     add_department(platform, "scjgj", "襄阳市市场监督管理局")
     add_user(platform, "collector", "department_user", "scjgj")
-    server = uvicorn.Server(uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield base, tree, platform
-    server.should_exit = True
-    thread.join(10)
+    with serve(platform, port):
+        yield base, tree, platform
 
 
 def test_two_scans_five_steps_on_a_phone(served: tuple[str, SmallTree, Platform]) -> None:

@@ -3,44 +3,28 @@ masked results for everyone, full values only with a grant and a purpose (and au
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect, sync_playwright
 
 from citybase.demo.people import fake_citizen_id
 from citybase.domains.access import SYSTEM, audit_entries
-from citybase.kernel.settings import load_settings
 from citybase.platform import Platform
-from citybase.web import create_app
 from tests.address_tree_helpers import SmallTree, small_tree
-from tests.helpers import ADMIN_PASSWORD, add_department, add_user
+from tests.browser.live import ARGS, CHROMIUM, new_platform, serve
+from tests.helpers import add_department, add_user
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader", "--use-angle=swiftshader"]
 PHONE = {"width": 390, "height": 844}
 ID = fake_citizen_id("420602", date(1979, 8, 8), 999)
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, SmallTree, Platform]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("needs Debian's chromium")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    settings = load_settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'c.db'}",
-                             job_workers=0, log_json=False, public_base_url=base)
-    platform = Platform(settings)
-    platform.init(admin_password=ADMIN_PASSWORD)
+    base, port, platform = new_platform(tmp_path)
     tree = small_tree(platform)
     gaj = add_department(platform, "gaj", "襄阳市公安局")
     add_department(platform, "jyj", "襄阳市教育局")
@@ -49,14 +33,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, SmallTree, Platform]]:
     platform.personal_grants.grant(SYSTEM, gaj.id, "all", "治安管理")
     platform.people.register(SYSTEM, {"id_number": ID, "name": "孙志强", "phone": "13512345678",
                                       "address_node_id": tree.room})
-    server = uvicorn.Server(uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield base, tree, platform
-    server.should_exit = True
-    thread.join(10)
+    with serve(platform, port):
+        yield base, tree, platform
 
 
 def _login(page: Page, base: str, username: str) -> None:

@@ -2,55 +2,27 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import expect, sync_playwright
 
 from citybase.domains.access import SYSTEM
-from citybase.kernel.settings import load_settings
 from citybase.platform import Platform
-from citybase.web import create_app
 from tests.address_tree_helpers import SmallTree, small_tree
-from tests.helpers import ADMIN_PASSWORD
+from tests.browser.live import ARGS, CHROMIUM, new_platform, serve
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader", "--use-angle=swiftshader"]
 PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, SmallTree, Platform]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("needs Debian's chromium")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    settings = load_settings(
-        data_dir=tmp_path / "data",
-        database_url=f"sqlite:///{tmp_path / 'c.db'}",
-        job_workers=0,
-        log_json=False,
-        public_base_url=base,
-    )
-    platform = Platform(settings)
-    platform.init(admin_password=ADMIN_PASSWORD)
+    base, port, platform = new_platform(tmp_path)
     tree = small_tree(platform)
-    server = uvicorn.Server(uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield base, tree, platform
-    server.should_exit = True
-    thread.join(10)
+    with serve(platform, port):
+        yield base, tree, platform
 
 
 def test_scan_read_and_report_on_a_phone(served: tuple[str, SmallTree, Platform]) -> None:

@@ -3,32 +3,25 @@ headless Chromium on a phone viewport (390×844)."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, ViewportSize, expect, sync_playwright
 
 from citybase.demo.houses import make_uscc
 from citybase.demo.people import fake_citizen_id
 from citybase.domains.access import SYSTEM
 from citybase.domains.grids import NewGrid
-from citybase.kernel.settings import load_settings
 from citybase.platform import Platform
-from citybase.web import create_app
 from tests.address_tree_helpers import SmallTree, small_tree
+from tests.browser.live import ARGS, CHROMIUM, new_platform, serve
 from tests.helpers import ADMIN_PASSWORD, add_department, add_user
 from tests.test_grids import COMMUNITY, DISTRICT, EAST, STREET, WEST
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader", "--use-angle=swiftshader"]
 PHONE: ViewportSize = {"width": 390, "height": 844}
 ID = fake_citizen_id("420602", date(1979, 8, 8), 999)
 USCC = make_uscc(21)
@@ -45,16 +38,7 @@ class Served:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("needs Debian's chromium")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    settings = load_settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'c.db'}",
-                             job_workers=0, log_json=False, public_base_url=base)
-    platform = Platform(settings)
-    platform.init(admin_password=ADMIN_PASSWORD)
+    base, port, platform = new_platform(tmp_path)
     g = platform.grids
     district = g.create(SYSTEM, NewGrid("district", "襄城区", DISTRICT, division_code="420602")).id
     street = g.create(SYSTEM, NewGrid("street", "真武山街道", STREET, district, division_code="420602001")).id
@@ -69,14 +53,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
                                           "legal_rep": "欧阳修文", "registered_address": "襄阳市某处"})
     platform.orgs.bind(SYSTEM, {"organisation_id": org["id"], "address_node_id": tree.building})
     plate_code = platform.addresses.node(tree.plate).display_code or ""
-    server = uvicorn.Server(uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield Served(base, tree, platform, org["id"], plate_code)
-    server.should_exit = True
-    thread.join(10)
+    with serve(platform, port):
+        yield Served(base, tree, platform, org["id"], plate_code)
 
 
 def _login(page: Page, base: str, username: str, password: str = "user-pass-123") -> None:

@@ -22,8 +22,7 @@ from citybase.domains.registry.people_bulk import Resident, register_households_
 from citybase.domains.registry.personal import PersonalData, mask_id, mask_name, mask_phone
 from citybase.domains.registry.remit import GridsOfUser, Remit, may_search_names, remit_of, unmask_basis
 from citybase.domains.registry.subtree import subtree_cte
-from citybase.kernel.errors import ConflictError, InvalidInputError, Issue, NotFoundError
-from citybase.standards.validators import validate_citizen_id
+from citybase.kernel.errors import ConflictError, NotFoundError
 from citybase.store import Store
 from citybase.store.people_tables import person, person_version, residence
 
@@ -64,21 +63,13 @@ class PeopleService:
         """Register a person (and, with ``address_node_id``, move them in) inside the caller's transaction."""
         actor.require(Permission.WRITE_REGISTRY)
         record = record if record is not None else "person"
-        number = payload.get("id_number")
-        if not isinstance(number, str) or not number.strip():
-            raise rows.bad("id_number", "must not be empty", record)
-        try:
-            cid = validate_citizen_id(number)
-        except InvalidInputError as exc:
-            raise InvalidInputError("invalid citizen ID number", issues=[
-                Issue("id_number", i.reason, record) for i in exc.issues]) from None
+        cid = rows.check_citizen_id(payload.get("id_number"), record)
         name = rows.check_name(payload.get("name"), record)
         phone = rows.check_phone(payload.get("phone"), record)
         rtype = rows.check_choice(payload.get("residence_type") or "registered", "residence_type",
                                   rows.RESIDENCE_TYPES[:3], record)
-        pd = self.personal
-        id_hash = pd.lookup_hash(cid.value)
-        existing = conn.execute(select(person.c.id).where(person.c.id_hash == id_hash)).scalar()
+        columns = rows.sealed(self.personal, cid, name, phone)
+        existing = conn.execute(select(person.c.id).where(person.c.id_hash == columns["id_hash"])).scalar()
         if existing is not None:
             raise ConflictError(f"{record}: citizen ID {mask_id(cid.value)} is already registered as person "
                                 f"{existing}")
@@ -86,12 +77,7 @@ class PeopleService:
         try:
             with conn.begin_nested():
                 new_id = conn.execute(person.insert().values(
-                    id_hash=id_hash, name_hash=pd.lookup_hash(name), sex=cid.sex, birth_date=cid.birth_date,
-                    id_cipher=pd.encrypt(cid.value), id_masked=mask_id(cid.value),
-                    name_cipher=pd.encrypt(name), name_masked=mask_name(name),
-                    phone_cipher=pd.encrypt(phone) if phone else None,
-                    phone_masked=mask_phone(phone) if phone else None,
-                    residence_type=rtype, state="active", version=1, created_at=at, created_by=actor.name,
+                    **columns, residence_type=rtype, state="active", version=1, created_at=at, created_by=actor.name,
                     updated_at=at, updated_by=actor.name).returning(person.c.id)).scalar_one()
         except IntegrityError:  # a concurrent registration of the same number won the race
             raise ConflictError(f"{record}: citizen ID {mask_id(cid.value)} is already registered") from None

@@ -21,10 +21,10 @@ from sqlalchemy import Connection, select
 
 from citybase.domains.access import Actor, Permission, record_audit
 from citybase.domains.registry import person_rows as rows
-from citybase.domains.registry.personal import PersonalData, mask_id, mask_name, mask_phone
+from citybase.domains.registry.personal import PersonalData
 from citybase.domains.registry.subtree import HOME_LEVELS
 from citybase.kernel.errors import ConflictError, InvalidInputError, Issue
-from citybase.standards.validators import CitizenIdResult, validate_citizen_id
+from citybase.standards.validators import CitizenIdResult
 from citybase.store import bulk_load, reserve_ids
 from citybase.store.address_tables import address_node
 from citybase.store.people_tables import household, household_version, person, person_version, residence
@@ -59,14 +59,8 @@ def _dwellings(conn: Connection, node_ids: Sequence[int]) -> dict[int, Any]:
 
 
 def _checked(p: Resident, record: str) -> tuple[CitizenIdResult, str, str | None, str, str, date]:
-    try:
-        cid = validate_citizen_id(p.id_number)
-    except InvalidInputError as exc:
-        raise InvalidInputError(
-            "invalid citizen ID number", issues=[Issue("id_number", i.reason, record) for i in exc.issues]
-        ) from None
     return (
-        cid,
+        rows.check_citizen_id(p.id_number, record),
         rows.check_name(p.name, record),
         rows.check_phone(p.phone, record),
         rows.check_choice(p.residence_type, "residence_type", rows.RESIDENCE_TYPES[:3], record),
@@ -118,11 +112,7 @@ def register_households_in(
         for p in family:
             cid, name, phone, rtype, relation, day = _checked(p, record)
             people.append({
-                "id_hash": pd.lookup_hash(cid.value), "name_hash": pd.lookup_hash(name), "sex": cid.sex,
-                "birth_date": cid.birth_date, "id_cipher": pd.encrypt(cid.value), "id_masked": mask_id(cid.value),
-                "name_cipher": pd.encrypt(name), "name_masked": mask_name(name),
-                "phone_cipher": pd.encrypt(phone) if phone else None,
-                "phone_masked": mask_phone(phone) if phone else None, "residence_type": rtype,
+                **rows.sealed(pd, cid, name, phone), "residence_type": rtype,
                 "state": "active", "version": 1, "created_at": at, "created_by": actor.name, "updated_at": at,
                 "updated_by": actor.name})
             stays.append({"household_id": len(homes) - 1, "address_node_id": room, "relation": relation,

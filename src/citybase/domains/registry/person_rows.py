@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from citybase.domains.access import Actor, record_audit
-from citybase.domains.registry.personal import PersonalData
+from citybase.domains.registry.personal import PersonalData, mask_id, mask_name, mask_phone
 from citybase.kernel.errors import ConflictError, InvalidInputError, Issue, NotFoundError
+from citybase.standards.validators import CitizenIdResult, validate_citizen_id
 from citybase.store.people_tables import household_version, person, person_version, residence
 
 RESIDENCE_TYPES = ("registered", "resident", "temporary", "moved_out")  # 户籍 / 常住非户籍 / 暂住 / 迁出
@@ -25,6 +26,29 @@ def now() -> datetime:
 
 def bad(field: str, reason: str, record: Record, title: str = "invalid person") -> InvalidInputError:
     return InvalidInputError(title, issues=[Issue(field, reason, record)])
+
+
+def check_citizen_id(value: Any, record: Record) -> CitizenIdResult:
+    """A valid citizen ID number (GB 11643), its problems reported on field ``id_number`` of ``record``."""
+    if not isinstance(value, str) or not value.strip():
+        raise bad("id_number", "must not be empty", record)
+    try:
+        return validate_citizen_id(value)
+    except InvalidInputError as exc:
+        raise InvalidInputError(
+            "invalid citizen ID number", issues=[Issue("id_number", i.reason, record) for i in exc.issues]
+        ) from None
+
+
+def sealed(pd: PersonalData, cid: CitizenIdResult, name: str, phone: str | None) -> dict[str, Any]:
+    """A person's identifying columns as stored: look-up hashes, ciphers, masks, and sex and birth date
+    derived from the number."""
+    return {
+        "id_hash": pd.lookup_hash(cid.value), "name_hash": pd.lookup_hash(name), "sex": cid.sex,
+        "birth_date": cid.birth_date, "id_cipher": pd.encrypt(cid.value), "id_masked": mask_id(cid.value),
+        "name_cipher": pd.encrypt(name), "name_masked": mask_name(name),
+        "phone_cipher": pd.encrypt(phone) if phone else None, "phone_masked": mask_phone(phone) if phone else None,
+    }
 
 
 def check_name(value: Any, record: Record) -> str:
