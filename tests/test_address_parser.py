@@ -18,6 +18,7 @@ from citybase.domains.addresses import (
     crf,
     fold,
     inference,
+    kernels,
     numerals_to_digits,
     parse,
     parse_many,
@@ -308,6 +309,19 @@ def test_emissions_equal_the_string_features() -> None:
     assert at == len(many)
 
 
+def test_compiled_attribute_rows_equal_the_numpy_lookup() -> None:
+    """kernels.attribute_rows (one probing pass) gives crf._rows' rows: present, absent and unseen keys."""
+    m = crf.compiled()
+    ntpl = m.mult.shape[1]
+    rng = np.random.default_rng(1)
+    keys = np.vstack([m.sorted_keys[rng.integers(0, len(m.sorted_keys), (50, 1))].repeat(ntpl, 1),
+                      rng.integers(0, 2**40, (50, ntpl))])
+    keys[:, m.dense_cols] %= len(m.dense_rows)
+    want = crf._rows(m, keys)
+    assert (inference._attribute_rows(m, keys) == want).all()
+    assert (want != len(m.weights) - 1).any() and (want == len(m.weights) - 1).any()
+
+
 def test_batch_tokens_gazetteer_and_repeats_equal_the_python_ones() -> None:
     texts = [*sample_addresses(200, seed=5), "宁波宁波市鄞州区", "杭州市余杭区杭州市余杭区", "号号", "12 12",
              "ab12CD 0012 0 𠀀x", "浙江省 杭州市"]
@@ -333,6 +347,13 @@ def test_batch_tokens_gazetteer_and_repeats_equal_the_python_ones() -> None:
     assert got == sorted(want)
     assert set(tokens.repeat_candidates(b).tolist()) == with_repeats
     assert len(with_repeats) >= 3
+    # the compiled marks (all addresses, not only the candidates) equal the Python rule's
+    every = np.arange(len(folded), dtype=np.int64)
+    codes = kernels.repeat_marks(b.cps, b.base, b.length, b.first, b.count, b.start, b.end, every).tolist()
+    names = ["", "inrep", *(f"rep={k}" for k in range(2, 7))]
+    want_marks = [m for a, f in enumerate(folded) for m in address_model.repeat_marks(f, b.tokens(a))]
+    assert [names[c] for c in codes] == want_marks
+    assert {"inrep", "rep=2"} <= set(want_marks)
 
 
 def test_batch_equals_single() -> None:

@@ -1,11 +1,10 @@
-"""Emission scores and Viterbi of the address CRF over a whole :class:`.tokens.Batch`, in numpy.
+"""The address CRF's features over a whole :class:`.tokens.Batch`, in numpy, and its tags.
 
 Every token's shape code comes from a per-character table (digit and Latin runs from their length),
-the templates of :mod:`.crf` become integer keys with one matrix product, the gazetteer and repeat
-features are added per (token, attribute row), and a Viterbi over blocks of addresses of similar length
-gives the label ids. The forward pass keeps, per address and position, only the few best previous
-labels when that provably cannot change the maximum (see :func:`_step`), so it returns exactly the
-scores of the full 42 × 42 pass; ties go to the lowest label id, as in CRFsuite.
+the templates of :mod:`.crf` become integer keys with one matrix product and attribute rows with one
+look-up, and the gazetteer and repeat features become extra (token, attribute row) pairs. The sums of
+those rows and the Viterbi run compiled (:mod:`.kernels`), one call per batch; ties go to the lowest label
+id, as in CRFsuite.
 """
 
 from __future__ import annotations
@@ -15,14 +14,22 @@ from functools import cache
 
 import numpy as np
 
-from citybase.domains.addresses import model
+from citybase.domains.addresses import kernels, model
 from citybase.domains.addresses import tokens as tk
-from citybase.domains.addresses.crf import _CARET, _CLS, _DOLLAR, _GAZ_TAGS, _OFFSETS, Compiled, _rows, compiled
+from citybase.domains.addresses.crf import _CARET, _CLS, _DOLLAR, _GAZ_TAGS, _OFFSETS, Compiled, compiled
 
-BATCH = 512  # addresses per Viterbi block
-_BLOCK = 4096  # tokens per block when summing weight rows
-_TOP = 4  # best previous labels kept per address and position (see _step)
-_PRED = 4  # previous labels kept per label: those with the largest transitions into it
+
+@dataclass(slots=True)
+class Features:
+    """Every token's attribute rows: one per template, plus the gazetteer and repeat rows."""
+
+    rows: np.ndarray  # tokens × templates (the zero row where the model has no such attribute)
+    ex_ptr: np.ndarray  # tokens + 1: the extra rows of token t are ex_row[ex_ptr[t]:ex_ptr[t + 1]]
+    ex_row: np.ndarray
+
+
+_EMPTY = Features(np.zeros((0, 1), np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64))
+_ZERO = np.zeros(1, np.int64)
 _SMALL = 256  # at most this many tokens: keyword, gazetteer and repeat features in Python (fewer calls)
 _LEFT = 0 * 8 + _CLS.index("^")  # shape ids 0 and 1 are the pads ^ and $
 _RIGHT = 1 * 8 + _CLS.index("$")
@@ -35,10 +42,6 @@ class Tables:
     latin: int  # code of a run of two Latin letters or more (shape LL)
     gaz: tk.GazIndex
     gaz_rows: np.ndarray  # gazetteer tag index × (B, I, E, S) → attribute row
-    trans: np.ndarray  # transition weights, previous label × label
-    pred: np.ndarray  # _PRED × labels: the previous labels with the largest transitions into each label
-    pred_w: np.ndarray  # their transition weights
-    other_max: np.ndarray  # per label: the largest transition into it from any other previous label
     quarter: np.ndarray | None  # attribute rows of q=0 … q=3 (None when the model has none)
 
 
@@ -59,12 +62,8 @@ def tables() -> Tables:
     zero = len(m.weights) - 1
     rows = np.array([m.gaz_rows.get(t, (zero,) * 4) for t in gaz.tag_names], np.int64).reshape(-1, 4)
     assert set(gaz.tag_names) <= set(_GAZ_TAGS)
-    trans = m.trans
-    pred = np.argsort(-trans, axis=0, kind="stable")[:_PRED]
-    other = np.sort(trans, axis=0)[-_PRED - 1] if len(trans) > _PRED else np.full(len(trans), -np.inf)
     quarter = np.array([m.vocab.get(f"q={k}", zero) for k in range(4)], np.int64)
-    return Tables(char, digits, _code(m, "ab"), gaz, rows, trans, pred, trans[pred, np.arange(len(trans))], other,
-                  quarter if (quarter != zero).any() else None)
+    return Tables(char, digits, _code(m, "ab"), gaz, rows, quarter if (quarter != zero).any() else None)
 
 
 def _codes(m: Compiled, t: Tables, b: tk.Batch) -> np.ndarray:
@@ -84,12 +83,12 @@ def _codes(m: Compiled, t: Tables, b: tk.Batch) -> np.ndarray:
 _CODES: dict[str, int] = {}  # token text → code, for one-address calls
 
 
-def emissions_one(folded: str, toks: list[model.Token]) -> np.ndarray:
-    """:func:`emissions` of one address from its Python tokens: fewer numpy calls for one ``parse``."""
+def features_one(folded: str, toks: list[model.Token]) -> Features:
+    """:func:`features` of one address from its Python tokens: fewer numpy calls for one ``parse``."""
     m, t = compiled(), tables()
     n = len(toks)
     if not n:
-        return np.zeros((0, len(m.labels)))
+        return _EMPTY
     codes = [_LEFT] * 3
     for tok in toks:
         code = _CODES.get(tok[2])
@@ -107,11 +106,9 @@ def emissions_one(folded: str, toks: list[model.Token]) -> np.ndarray:
     comp = np.hstack([s[window], cls[window[:, 2:5]], np.array(kw_rows, np.int64)])
     keys = (comp.astype(np.float64) @ m.mult).astype(np.int64)
     keys += m.offset
-    rows = _rows(m, keys)
+    rows = _attribute_rows(m, keys)
     if t.quarter is not None:
         rows = np.hstack([rows, t.quarter[np.arange(n) * 4 // n, None]])
-    em = m.weights[rows].sum(axis=1)
-    em += m.bias
     et: list[int] = []
     er: list[int] = []
     _gazetteer_py(m, folded, toks, 0, et, er)
@@ -120,17 +117,15 @@ def emissions_one(folded: str, toks: list[model.Token]) -> np.ndarray:
         if r is not None:
             et.append(i)
             er.append(r)
-    if et:
-        np.add.at(em, np.array(et, np.int64), m.weights[np.array(er, np.int64)])
-    return em
+    return _grouped(rows, np.array(et, np.int64), np.array(er, np.int64))
 
 
-def emissions(b: tk.Batch, folded: list[str]) -> np.ndarray:
-    """Emission scores (tokens × labels) of every token of the batch; the features of model.features."""
+def features(b: tk.Batch, folded: list[str]) -> Features:
+    """The attribute rows of every token of the batch: the features of model.features as integers."""
     m, t = compiled(), tables()
     total, na = len(b.start), len(b.base)
     if not total:
-        return np.zeros((0, len(m.labels)))
+        return _EMPTY
     idx = np.arange(total) - b.first[b.addr]  # index within the address
     pos = np.arange(total) + 3 + 6 * b.addr  # index in the padded sequence (3 pads each side)
     padded = np.full(total + 6 * na, _RIGHT, np.int64)
@@ -150,27 +145,11 @@ def emissions(b: tk.Batch, folded: list[str]) -> np.ndarray:
     comp = np.hstack([s[window], cls[window[:, 2:5]], kws])  # columns in crf._COMPONENTS order
     keys = (comp.astype(np.float64) @ m.mult).astype(np.int64)  # exact: every key is below 2**53
     keys += m.offset
-    rows = _rows(m, keys)
-    w = m.weights
+    rows = _attribute_rows(m, keys)
     et, er = _extras(m, t, b, folded, small)
     if t.quarter is not None:  # the quarter of the address a token is in (model.features "q=")
         rows = np.hstack([rows, t.quarter[idx * 4 // b.count[b.addr], None]])
-    if small:
-        em = w[rows].sum(axis=1)
-        em += m.bias
-        _add_rows(em, w, et, er)
-        return em
-    em = np.empty((total, len(m.labels)))
-    tmp = np.empty((min(total, _BLOCK), len(m.labels)))
-    for k in range(0, total, _BLOCK):  # one template at a time over blocks of tokens: stays in cache
-        r = rows[k : k + _BLOCK]
-        acc, part = em[k : k + _BLOCK], tmp[: len(r)]
-        np.add(w[r[:, 0]], m.bias, out=acc)
-        for c in range(1, r.shape[1]):
-            np.take(w, r[:, c], axis=0, out=part)
-            acc += part
-    _add_rows(em, w, et, er)
-    return em
+    return _grouped(rows, et, er)
 
 
 def _keywords_np(m: Compiled, s: np.ndarray, pos: np.ndarray, idx: np.ndarray, ln: np.ndarray) -> np.ndarray:
@@ -267,118 +246,64 @@ def _extras(m: Compiled, t: Tables, b: tk.Batch, folded: list[str], small: bool)
     row = t.gaz_rows[np.repeat(tag, span), part]
     keep = row != len(m.weights) - 1
     tok_parts, row_parts = [tok[keep]], [row[keep]]
-    rep_tok: list[int] = []
-    rep_row: list[int] = []
-    for a in tk.repeat_candidates(b).tolist():
-        first = int(b.first[a])
-        for i, mark in enumerate(model.repeat_marks(folded[a], b.tokens(a))):
-            r = m.vocab.get(mark) if mark else None
-            if r is not None:
-                rep_tok.append(first + i)
-                rep_row.append(r)
-    tok_parts.append(np.array(rep_tok, np.int64))
-    row_parts.append(np.array(rep_row, np.int64))
+    marks = kernels.repeat_marks(b.cps, b.base, b.length, b.first, b.count, b.start, b.end, tk.repeat_candidates(b))
+    rep_row = _repeat_rows()[marks]
+    rep_tok = np.flatnonzero(rep_row != len(m.weights) - 1)
+    tok_parts.append(rep_tok)
+    row_parts.append(rep_row[rep_tok])
     return np.concatenate(tok_parts), np.concatenate(row_parts)
 
 
-def _add_rows(em: np.ndarray, w: np.ndarray, et: np.ndarray, er: np.ndarray) -> None:
-    """em[et[k]] += w[er[k]] for every k (a token may appear several times)."""
-    if not len(et):
-        return
-    if len(et) <= 256:
-        np.add.at(em, et, w[er])
-        return
-    order = np.argsort(et, kind="stable")  # the k-th feature of each token in round k: no repeated index
-    et, er = et[order], er[order]
-    rank = np.arange(len(et)) - np.searchsorted(et, et)
-    for k in range(int(rank.max()) + 1):
-        sel = rank == k
-        em[et[sel]] += w[er[sel]]
+@cache
+def _repeat_rows() -> np.ndarray:
+    """Attribute row of each repeat-mark code of :func:`.kernels.repeat_marks` (the zero row if none)."""
+    m = compiled()
+    zero = len(m.weights) - 1
+    marks = ["", "inrep", *(f"rep={k}" for k in range(2, 7))]
+    return np.array([m.vocab.get(k, zero) if k else zero for k in marks], np.int64)
 
 
-def _step(d: np.ndarray, t: Tables) -> np.ndarray:
-    """max over previous labels i of d[:, i] + trans[i, j] (d: addresses × labels), exactly.
-
-    Candidates per label j: the _TOP best previous labels of the address and the _PRED labels with the
-    largest transition into j. Any other i scores at most the (_TOP+1)-th best d plus the largest
-    transition into j from outside those _PRED; an address where that bound reaches the candidates' best
-    is recomputed in full (a few per cent). The maximum of the same sums is the same number.
-    """
-    nb, nl = d.shape
-    if nl <= _TOP + _PRED:
-        return (d[:, :, None] + t.trans[None]).max(axis=1)
-    part = np.argpartition(d, nl - _TOP - 1, axis=1)
-    top = part[:, nl - _TOP :]
-    rest = d[np.arange(nb), part[:, nl - _TOP - 1]]
-    best = (np.take_along_axis(d, top, 1)[:, :, None] + t.trans[top]).max(axis=1)
-    np.maximum(best, (d[:, t.pred] + t.pred_w).max(axis=1), out=best)
-    bad = np.flatnonzero((best < rest[:, None] + t.other_max).any(axis=1))
-    if len(bad):
-        best[bad] = (d[bad][:, :, None] + t.trans[None]).max(axis=1)
-    return best
+def _grouped(rows: np.ndarray, et: np.ndarray, er: np.ndarray) -> Features:
+    """Features with the extra rows grouped by token, each token's in their given order."""
+    order = np.argsort(et, kind="stable")
+    ptr = np.zeros(len(rows) + 1, np.int64)
+    np.cumsum(np.bincount(et, minlength=len(rows)), out=ptr[1:])
+    return Features(np.ascontiguousarray(rows), ptr, er[order])
 
 
-def _viterbi_one(em: np.ndarray, trans_t: np.ndarray) -> list[int]:
-    """One address (``trans_t``: transitions to × from); few numpy calls per token, back-pointers kept."""
-    length, nl = em.shape
-    d = em[0].copy()
-    buf = np.empty((nl, nl))
-    flat = np.arange(nl) * nl
-    bps = np.empty((length, nl), np.int64)
-    for t in range(1, length):
-        np.add(trans_t, d, out=buf)  # buf[to, from]
-        bp = bps[t]
-        np.argmax(buf, axis=1, out=bp)  # the first best previous label, as CRFsuite
-        d = buf.ravel()[flat + bp] + em[t]
-    y = [int(d.argmax())]
-    back = bps.tolist()
-    for t in range(length - 1, 0, -1):
-        y.append(back[t][y[-1]])
-    return y[::-1]
+def emissions(b: tk.Batch, folded: list[str]) -> np.ndarray:
+    """Emission scores (tokens × labels) of every token of the batch (for tests and inspection)."""
+    m, f = compiled(), features(b, folded)
+    return kernels.emissions(f.rows, f.ex_ptr, f.ex_row, m.weights, m.bias)
 
 
-def viterbi(em: np.ndarray, b: tk.Batch) -> np.ndarray:
-    """Best label id of every token of the batch.
+def emissions_one(folded: str, toks: list[model.Token]) -> np.ndarray:
+    """:func:`emissions` of one address from its Python tokens (the ``parse`` path)."""
+    m, f = compiled(), features_one(folded, toks)
+    return kernels.emissions(f.rows, f.ex_ptr, f.ex_row, m.weights, m.bias)
 
-    Addresses go in blocks, longest first, so at each position the addresses still running are a
-    prefix of the block: no padding is computed.
-    """
-    t = tables()
-    trans = t.trans
-    if len(b.base) == 1:
-        return np.array(_viterbi_one(em, compiled().trans_t) if len(em) else [], np.int64)
-    out = np.zeros(len(em), np.int64)
-    order = np.argsort(-b.count, kind="stable")
-    order = order[b.count[order] > 0]
-    for b0 in range(0, len(order), BATCH):
-        block = order[b0 : b0 + BATCH]
-        lens, first = b.count[block], b.first[block]
-        live = np.searchsorted(-lens, -np.arange(int(lens[0])), side="left")  # per position: running addresses
-        deltas = [em[first]]
-        for i in range(1, len(live)):
-            n = int(live[i])
-            d = _step(deltas[-1][:n], t)
-            d += em[first[:n] + i]
-            deltas.append(d)
-        y = np.empty(len(block), np.int64)
-        for i in range(len(live) - 1, -1, -1):
-            n = int(live[i])
-            ends = np.flatnonzero(lens[:n] == i + 1)  # addresses whose last position is i
-            y[ends] = deltas[i][ends].argmax(axis=1)
-            if i + 1 < len(live):
-                k = int(live[i + 1])  # the addresses that go on to position i + 1
-                y[:k] = (deltas[i][:k] + trans[:, y[:k]].T).argmax(axis=1)  # the first best, as CRFsuite
-            out[first[:n] + i] = y[:n]
-    return out
+
+def _attribute_rows(m: Compiled, keys: np.ndarray) -> np.ndarray:
+    """crf._rows, compiled (one pass instead of a probing loop of numpy calls)."""
+    return kernels.attribute_rows(keys, m.dense_cols, m.dense_rows, m.hash_cols, m.table_keys, m.table_rows,
+                                  len(m.weights) - 1)
+
+
+def _tag(f: Features, first: np.ndarray, count: np.ndarray) -> np.ndarray:
+    m = compiled()
+    return kernels.tag_batch(f.rows, f.ex_ptr, f.ex_row, m.weights, m.bias, m.trans, first, count)
 
 
 def tag_one(folded: str, toks: list[model.Token]) -> list[int]:
     """Label ids of the tokens of one address (one ``parse`` call)."""
-    em = emissions_one(folded, toks)
-    return _viterbi_one(em, compiled().trans_t) if len(em) else []
+    if not toks:
+        return []
+    return _tag(features_one(folded, toks), _ZERO, np.array([len(toks)], np.int64)).tolist()
 
 
 def tag_ids(folded: list[str], joined: str | None = None) -> tuple[tk.Batch, np.ndarray]:
     """The batch's tokens and the label id of each token (``joined``: as for :func:`.tokens.tokenize`)."""
     b = tk.tokenize(folded, joined)
-    return b, viterbi(emissions(b, folded), b)
+    if not len(b.start):
+        return b, np.zeros(0, np.int64)
+    return b, _tag(features(b, folded), b.first.astype(np.int64), b.count.astype(np.int64))

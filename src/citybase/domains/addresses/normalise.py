@@ -125,8 +125,14 @@ def cn_to_int(s: str) -> int | None:
 
 def numerals_to_digits(s: str) -> str:
     """Every run of Chinese numerals in ``s`` as Arabic digits (``三号楼`` → ``3号楼``)."""
-    return _NUMERAL_RUN.sub(lambda m: str(cn_to_int(m.group()) if cn_to_int(m.group()) is not None
-                                         else m.group()), s)
+    if _NUMERAL_RUN.search(s) is None:  # the common case: nothing to replace
+        return s
+    return _NUMERAL_RUN.sub(_numeral_digits, s)
+
+
+def _numeral_digits(m: re.Match[str]) -> str:
+    n = cn_to_int(m.group())
+    return m.group() if n is None else str(n)
 
 
 # ---------------------------------------------------------------- element values
@@ -143,18 +149,26 @@ _SUFFIXES: dict[str, tuple[tuple[str, ...], str]] = {
 _CORE = re.compile(r"^(?:第)?([0-9A-Za-z]+(?:[-之附][0-9A-Za-z]+)*)$")
 
 
+_EDGE = "-_,，.。;；:：/、()（）"
+
+
 def clean(text: str) -> str:
     """Folded text without spaces and edge punctuation."""
-    return fold(text).replace(" ", "").strip("-_,，.。;；:：/、()（）")
+    return fold(text).replace(" ", "").strip(_EDGE)
 
 
 @lru_cache(maxsize=65536)  # element texts repeat a lot (浙江省, 杭州市, 1单元): the parser's hot path
 def canonical(kind: str, text: str) -> str:
     """Normalised value of one element of ``kind`` (see the module doc)."""
-    value = clean(text)
+    return canonical_folded(kind, fold(text))
+
+
+def canonical_folded(kind: str, folded: str) -> str:
+    """:func:`canonical` of text already folded (the parser's elements: saves folding them again)."""
+    value = folded.replace(" ", "").strip(_EDGE)
     if kind not in _NUMBER_KINDS:
         return value
-    basement = kind == "floorno" and fold(text).lstrip().startswith("-")  # -1层 = B1层; clean() drops the dash
+    basement = kind == "floorno" and folded.lstrip().startswith("-")  # -1层 = B1层; the strip drops the dash
     value = numerals_to_digits(value)
     suffixes, unit = _SUFFIXES[kind]
     stem = value

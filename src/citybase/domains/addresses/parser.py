@@ -4,7 +4,7 @@
 input), tags its tokens with the CRF of :mod:`.model`, then applies rules the corpus seldom shows:
 phone numbers and contact words become ``redundant``, a name beside them ``person``; a repeated
 higher level (浙江省杭州市…浙江省杭州市) keeps the first as the element. Each element gets a normalised
-value (:func:`.normalise.canonical`; short division names completed from the gazetteer) and the
+value (:func:`.normalise.canonical`, of the folded text; short division names completed from the gazetteer) and the
 standard-address tree level it fills. Missing province/city are inferred from a district named
 uniquely nationwide (``inferred`` lists them).
 """
@@ -21,7 +21,7 @@ import numpy as np
 
 from citybase.domains.addresses import inference, model, tokens
 from citybase.domains.addresses.gazetteer import gazetteer
-from citybase.domains.addresses.normalise import CONTACT_WORDS, PHONE, canonical, check, fold, ident
+from citybase.domains.addresses.normalise import CONTACT_WORDS, PHONE, canonical_folded, check, fold, ident
 
 ELEMENTS = model.LABELS
 TREE_LEVELS = ("province", "city", "district", "town", "community", "road", "door_number", "compound",
@@ -315,53 +315,64 @@ def _relabel(folded: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, 
     return out
 
 
-_VALUES: dict[tuple[str, str], str] = {}  # (label, folded text) → value: element texts repeat a lot
+# label + "|" + folded text → value: element texts repeat a lot. A string key, not a tuple: the
+# cycle collector never has to look at a string, and a cold batch adds about three keys per address.
+_VALUES: dict[str, str] = {}
 _COMPLETED = frozenset(("prov", "city", "district"))
 
 
 def _value(lab: str, piece: str) -> str:
     """The normalised value of an element (short division names completed from the gazetteer)."""
-    key = (lab, piece)
-    value = _VALUES.get(key)
-    if value is None:
-        value = canonical(lab, piece)
-        if lab in _COMPLETED:
-            value = gazetteer().complete(lab, value)
-        if len(_VALUES) >= 100_000:
-            _VALUES.clear()
-        _VALUES[key] = value
+    value = _VALUES.get(lab + "|" + piece)
+    return _new_value(lab, piece) if value is None else value
+
+
+def _new_value(lab: str, piece: str) -> str:
+    value = canonical_folded(lab, piece)
+    if lab in _COMPLETED:
+        value = gazetteer().complete(lab, value)
+    if len(_VALUES) >= 100_000:
+        _VALUES.clear()
+    _VALUES[lab + "|" + piece] = value
     return value
+
+
+_new_tuple = tuple.__new__  # Element(...) goes through a generated Python __new__: this is one C call
 
 
 def _build(text: str, folded: str, spans: list[tuple[int, int, str]]) -> ParsedAddress:
     elements: list[Element] = []
     levels: dict[str, str] = {}
-    fallback: dict[str, str] = {}
+    fallback: dict[str, str] | None = None
+    values, level_of = _VALUES, LEVEL_OF
     for s, e, lab in spans:
-        value = _value(lab, folded[s:e])
-        level = LEVEL_OF.get(lab)
+        piece = folded[s:e]
+        value = values.get(lab + "|" + piece) or _new_value(lab, piece)
+        level = level_of.get(lab)
         if level is not None:
             if level in levels:
                 level = None  # a repeated level (浙江省杭州市…浙江省杭州市): the first one counts
             else:
                 levels[level] = value
-        elif lab in FALLBACK_LEVEL and FALLBACK_LEVEL[lab] not in fallback:
-            fallback[FALLBACK_LEVEL[lab]] = value
-        elements.append(Element(lab, text[s:e], s, e, value, level))
-    for lvl, value in fallback.items():
-        if lvl not in levels:
-            levels[lvl] = value
-    inferred: list[str] = []
+        elif lab in FALLBACK_LEVEL:
+            fallback = fallback or {}
+            fallback.setdefault(FALLBACK_LEVEL[lab], value)
+        elements.append(_new_tuple(Element, (lab, text[s:e], s, e, value, level)))
+    if fallback:
+        for lvl, value in fallback.items():
+            if lvl not in levels:
+                levels[lvl] = value
+    inferred: tuple[str, ...] = ()
     for lab in ("district", "city"):
         if lab in levels:
             chain = gazetteer().parents_of(lab, levels[lab])
             for above, name in zip(("province", "city"), chain, strict=False):
                 if above not in levels:
                     levels[above] = name
-                    inferred.append(above)
+                    inferred += (above,)
             break
     ordered = {k: levels[k] for k in TREE_LEVELS if k in levels} if len(levels) > 1 else levels
-    return ParsedAddress(text, tuple(elements), ordered, tuple(inferred))
+    return ParsedAddress(text, tuple(elements), ordered, inferred)
 
 
 __all__ = ["ELEMENTS", "LEVEL_OF", "TREE_LEVELS", "Element", "ParsedAddress", "ident", "parse", "parse_many"]

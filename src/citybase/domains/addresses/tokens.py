@@ -20,7 +20,7 @@ from functools import cache
 
 import numpy as np
 
-from citybase.domains.addresses import model
+from citybase.domains.addresses import kernels, model
 from citybase.domains.addresses.gazetteer import Gazetteer
 
 SEP = " "
@@ -90,8 +90,8 @@ def tokenize(folded: list[str], joined: str | None = None) -> Batch:
 
 @dataclass(slots=True)
 class GazIndex:
-    prefixes: np.ndarray  # sorted hashes of every prefix (two characters or more) of every name
-    names: np.ndarray  # sorted hashes of the names
+    prefixes: tuple[np.ndarray, np.ndarray]  # hash table (kernels.hash_table) of every prefix of every name
+    names: tuple[np.ndarray, np.ndarray]  # hash table: hash of a name → its index in the tag arrays
     tag_first: np.ndarray  # per sorted name: its first entry in ``tags``
     tag_count: np.ndarray
     tags: np.ndarray  # tag strings' indexes into ``tag_names``, in the gazetteer's order per name
@@ -126,39 +126,15 @@ def gaz_index(g: Gazetteer) -> GazIndex:
     counts = np.array([len(g.names[names[i]]) for i in order.tolist()], np.int64)
     tag_id = {t: i for i, t in enumerate(tag_names)}
     tags = np.array([tag_id[t] for i in order.tolist() for t in g.names[names[i]]], np.int64)
-    return GazIndex(prefixes, name_hash[order], np.cumsum(counts) - counts, counts, tags, tag_names, g.longest)
-
-
-def _member(sorted_: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    at = np.searchsorted(sorted_, keys)
-    np.minimum(at, len(sorted_) - 1, out=at)
-    return sorted_[at] == keys, at
+    return GazIndex(kernels.hash_table(prefixes, np.zeros(len(prefixes), np.int64)),
+                    kernels.hash_table(name_hash[order], np.arange(len(order), dtype=np.int64)),
+                    np.cumsum(counts) - counts, counts, tags, tag_names, g.longest)
 
 
 def gaz_matches(gz: GazIndex, b: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(first token, last token, tag index) of every gazetteer match that starts and ends on token bounds."""
     n = len(b.cps)
-    cps = b.cps.astype(np.uint64)
-    at = np.arange(max(n - 1, 0))
-    h = cps[at]
-    found_s, found_l, found_n = [], [], []
-    for size in range(2, gz.longest + 1):
-        ok = at + size - 1 < n
-        at, h = at[ok], h[ok]
-        h = h * _B + cps[at + size - 1]
-        keep, _ = _member(gz.prefixes, h)
-        at, h = at[keep], h[keep]
-        if not len(at):
-            break
-        hit, idx = _member(gz.names, h)
-        if hit.any():
-            found_s.append(at[hit])
-            found_l.append(np.full(int(hit.sum()), size, np.int64))
-            found_n.append(idx[hit])
-    if not found_s:
-        empty = np.zeros(0, np.int64)
-        return empty, empty, empty
-    s, e, name = np.concatenate(found_s), np.concatenate(found_s) + np.concatenate(found_l), np.concatenate(found_n)
+    s, e, name = kernels.gazetteer_hits(b.cps.astype(np.uint64), _B, *gz.prefixes, *gz.names, gz.longest)
     tok_at_start = np.full(n + 1, -1, np.int64)
     tok_at_start[b.start] = np.arange(len(b.start))
     tok_at_end = np.full(n + 1, -1, np.int64)

@@ -1,0 +1,263 @@
+"""The address CRF's emission sums and Viterbi, compiled with numba.
+
+:mod:`.inference` turns every token's features into attribute rows of the weight matrix (one row per
+template, plus the gazetteer and repeat rows). What remains per token is arithmetic: add those rows (about
+26 rows of 42 labels) and run the Viterbi step (42 × 42). In numpy that is many small calls per position;
+compiled, the whole batch is one call and costs a few microseconds per address.
+
+The order of the floating-point additions is fixed (the bias, then the template rows in template order,
+then the extra rows in their given order) and the Viterbi keeps the first best previous label on ties, as
+CRFsuite does, so the tags equal CRFsuite's on the same model (``tests/test_address_parser.py``).
+
+numba compiles on first use and caches the machine code beside this module (``cache=True``; where that
+directory is read-only, in numba's user cache directory), so only the first process of an installation
+pays the compile time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _emit(em, i, t, rows, ex_ptr, ex_row, weights, bias):  # pragma: no cover
+    """em[i] = the emission scores of token t: bias + template rows in order + extra rows in order."""
+    nl = weights.shape[1]
+    row = rows[t, 0]
+    for j in range(nl):
+        em[i, j] = weights[row, j] + bias[j]
+    for c in range(1, rows.shape[1]):
+        row = rows[t, c]
+        for j in range(nl):
+            em[i, j] += weights[row, j]
+    for k in range(ex_ptr[t], ex_ptr[t + 1]):
+        row = ex_row[k]
+        for j in range(nl):
+            em[i, j] += weights[row, j]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _step(prev, cur, trans):  # pragma: no cover
+    """cur[j] = max over p of prev[p] + trans[p, j].
+
+    Only the maxima: no back-pointers in the forward pass (the inner loop is then two vector
+    instructions per 4 labels); the backtrace finds the first best p again from the same sums.
+    """
+    nl = trans.shape[0]
+    s = prev[0]
+    for j in range(nl):
+        cur[j] = s + trans[0, j]
+    for p in range(1, nl):
+        s = prev[p]
+        for j in range(nl):
+            cur[j] = max(cur[j], s + trans[p, j])
+
+
+@njit(cache=True, nogil=True)
+def emissions(  # pragma: no cover - compiled; compared with the string features in the tests
+    rows: np.ndarray, ex_ptr: np.ndarray, ex_row: np.ndarray, weights: np.ndarray, bias: np.ndarray
+) -> np.ndarray:
+    """Emission scores (tokens × labels) of every token."""
+    em = np.empty((rows.shape[0], weights.shape[1]))
+    for t in range(rows.shape[0]):
+        _emit(em, t, t, rows, ex_ptr, ex_row, weights, bias)
+    return em
+
+
+@njit(cache=True, nogil=True)
+def tag_batch(  # pragma: no cover - compiled; exercised through inference.tag_ids
+    rows: np.ndarray,  # tokens × templates: attribute row of each template (int64)
+    ex_ptr: np.ndarray,  # tokens + 1: extra rows of token t are ex_row[ex_ptr[t]:ex_ptr[t + 1]]
+    ex_row: np.ndarray,  # the gazetteer and repeat attribute rows, grouped by token
+    weights: np.ndarray,  # attributes × labels (float64)
+    bias: np.ndarray,  # labels
+    trans: np.ndarray,  # previous label × label
+    first: np.ndarray,  # per address: its first token
+    count: np.ndarray,  # per address: its number of tokens
+) -> np.ndarray:
+    """Best label id of every token (each address is its own sequence)."""
+    nl = weights.shape[1]
+    out = np.zeros(rows.shape[0], np.int64)
+    longest = 0
+    for a in range(len(count)):
+        longest = max(longest, count[a])
+    em = np.empty((longest, nl))
+    score = np.empty((longest, nl))  # best path score ending in each label, per position
+    for a in range(len(count)):
+        n, f = count[a], first[a]
+        if n == 0:
+            continue
+        for i in range(n):
+            _emit(em, i, f + i, rows, ex_ptr, ex_row, weights, bias)
+        for j in range(nl):
+            score[0, j] = em[0, j]
+        for i in range(1, n):  # Viterbi
+            _step(score[i - 1], score[i], trans)
+            for j in range(nl):
+                score[i, j] += em[i, j]
+        best = 0
+        for j in range(1, nl):
+            if score[n - 1, j] > score[n - 1, best]:
+                best = j
+        out[f + n - 1] = best
+        for i in range(n - 1, 0, -1):  # the first previous label reaching the best sum (CRFsuite's tie rule)
+            p = 0
+            v = score[i - 1, 0] + trans[0, best]
+            for q in range(1, nl):
+                w = score[i - 1, q] + trans[q, best]
+                if w > v:
+                    v = w
+                    p = q
+            best = p
+            out[f + i - 1] = best
+    return out
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _occurs(cps, lo, hi, at, m):  # pragma: no cover
+    """Whether cps[at:at + m] occurs whole inside cps[lo:hi]."""
+    for s in range(lo, hi - m + 1):
+        k = 0
+        while k < m and cps[s + k] == cps[at + k]:
+            k += 1
+        if k == m:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def repeat_marks(  # pragma: no cover - compiled; compared with model.repeat_marks in the tests
+    cps: np.ndarray,  # code points of the batch text
+    base: np.ndarray,  # per address: offset of its first character
+    length: np.ndarray,  # per address: its number of characters
+    first: np.ndarray,  # per address: its first token
+    count: np.ndarray,  # per address: its number of tokens
+    start: np.ndarray,  # per token: start offset
+    end: np.ndarray,  # per token: end offset
+    addrs: np.ndarray,  # the addresses to mark (the others have no marks)
+) -> np.ndarray:
+    """:func:`.model.repeat_marks` of every token as a code: 0 none, 1 ``inrep``, k ≥ 2 ``rep=k``."""
+    out = np.zeros(len(start), np.int64)
+    for a in addrs:
+        lo, stop, f = base[a], base[a] + length[a], first[a]
+        for i in range(1, count[a]):
+            s0 = start[f + i]
+            if not _occurs(cps, lo, s0, s0, min(2, stop - s0)):
+                continue
+            n = 2
+            while n < 6 and s0 + n < stop and _occurs(cps, lo, s0, s0, n + 1):
+                n += 1
+            out[f + i] = n
+            for k in range(i + 1, count[a]):
+                if end[f + k] > s0 + n:
+                    break
+                if out[f + k] == 0:
+                    out[f + k] = 1
+    return out
+
+
+_MULT = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing, as crf._slot
+
+
+@njit(cache=True, nogil=True)
+def attribute_rows(  # pragma: no cover - compiled; equal to crf._rows (tests)
+    keys: np.ndarray,  # tokens × templates: integer feature keys
+    dense_cols: np.ndarray,  # templates whose keys index dense_rows directly
+    dense_rows: np.ndarray,
+    hash_cols: np.ndarray,  # templates looked up in the open-addressing table
+    table_keys: np.ndarray,  # slot → key (-1 empty), a power-of-two size
+    table_rows: np.ndarray,  # slot → attribute row
+    zero: int,  # the zero row (the model has no such attribute)
+) -> np.ndarray:
+    """Attribute row of every key: :func:`.crf._rows` in one pass (linear probing, as crf._hash_table)."""
+    out = np.empty_like(keys)
+    mask = len(table_keys) - 1
+    shift = np.uint64(64 - _bits(len(table_keys)))
+    for t in range(keys.shape[0]):
+        for c in dense_cols:
+            out[t, c] = dense_rows[keys[t, c]]
+        for c in hash_cols:
+            key = keys[t, c]
+            h = np.int64((np.uint64(key) * _MULT) >> shift)
+            row = zero
+            while table_keys[h] != -1:
+                if table_keys[h] == key:
+                    row = table_rows[h]
+                    break
+                h = (h + 1) & mask
+            out[t, c] = row
+    return out
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bits(size):  # pragma: no cover
+    """log2 of a power of two."""
+    n = 0
+    while (1 << n) < size:
+        n += 1
+    return n
+
+
+# ---------------------------------------------------------------- gazetteer hashes
+
+_EMPTY = -1
+
+
+@njit(cache=True, nogil=True)
+def hash_table(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
+    """Open-addressing table (linear probing, at most a quarter full) of uint64 keys → int64 values ≥ 0."""
+    size = 1 << _bits(max(1024, 4 * len(keys)))
+    slot_keys = np.zeros(size, np.uint64)
+    slot_values = np.full(size, _EMPTY, np.int64)
+    shift = np.uint64(64 - _bits(size))
+    for i in range(len(keys)):
+        h = np.int64((keys[i] * _MULT) >> shift)
+        while slot_values[h] != _EMPTY and slot_keys[h] != keys[i]:
+            h = (h + 1) & (size - 1)
+        slot_keys[h] = keys[i]
+        slot_values[h] = values[i]
+    return slot_keys, slot_values
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _get(slot_keys, slot_values, key):  # pragma: no cover
+    mask = len(slot_keys) - 1
+    h = np.int64((key * _MULT) >> np.uint64(64 - _bits(len(slot_keys))))
+    while slot_values[h] != _EMPTY:
+        if slot_keys[h] == key:
+            return slot_values[h]
+        h = (h + 1) & mask
+    return _EMPTY
+
+
+@njit(cache=True, nogil=True)
+def gazetteer_hits(  # pragma: no cover - compiled; compared with Gazetteer.raw in the tests
+    cps: np.ndarray,  # code points of the batch text (uint64)
+    base: np.uint64,  # the polynomial hash's base
+    prefix_keys: np.ndarray,  # hash_table of every name prefix (two characters or more)
+    prefix_values: np.ndarray,
+    name_keys: np.ndarray,  # hash_table of the names → their index
+    name_values: np.ndarray,
+    longest: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start, end, name index) of every substring of two characters or more that is a name.
+
+    From each position the hash grows one character at a time while it is still a prefix of a name.
+    """
+    n = len(cps)
+    starts = []
+    ends = []
+    names = []
+    for s in range(n - 1):
+        h = cps[s]
+        for e in range(s + 2, min(n, s + longest) + 1):
+            h = h * base + cps[e - 1]
+            if _get(prefix_keys, prefix_values, h) == _EMPTY:
+                break
+            k = _get(name_keys, name_values, h)
+            if k != _EMPTY:
+                starts.append(s)
+                ends.append(e)
+                names.append(k)
+    return np.array(starts, np.int64), np.array(ends, np.int64), np.array(names, np.int64)
