@@ -133,8 +133,13 @@ def test_membership_only_rollback_changes_the_tiles(platform: Platform, admin_ap
     v2 = buildings(tmp_path / "v2.gpkg", [("A", "甲楼", 5, 0), ("B", "乙楼", 6, 1)])
     assert import_api(platform, admin_api, v2) == 2
     assert sorted(drawn(admin_api, xyz("zjj"))) == ["乙楼", "甲楼"]
+    events: list[dict[str, Any]] = []
+    platform.subscribe("objects.changed", lambda name, payload: events.append(payload))
     assert admin_api.post("/api/layers/zjj/rollback", json={"version": 1}).status_code == 200
     assert sorted(drawn(admin_api, xyz("zjj"))) == ["丙楼", "乙楼", "甲楼"]
+    # Other subscribers hear of it too: the returning object's box is in an objects.changed event.
+    back = members(platform, "zjj")["丙楼"].geometry.bounds
+    assert any(tuple(box) == tuple(back) for e in events for box in e["bboxes"]), events
 
 
 def test_version_tiles_show_the_layer_as_it_was(platform: Platform, admin_api: Api, tmp_path: Path) -> None:

@@ -366,8 +366,10 @@ class ImportService:
             before = versions.members_at(conn, lyr.id, versions.current_version(conn, lyr.id))
             new_v, counts, skipped = versions.rollback(conn, self.objects, actor, lyr.id, lyr.name, version)
             after = versions.members_at(conn, lyr.id, new_v)
-            left = [oid for oid in before if oid not in after]
-            geoms = conn.execute(select(city_object.c.geom).where(city_object.c.id.in_(left))).scalars().all()
+            # Objects that left, and objects back in the layer unchanged (no object write, so no event of
+            # their own): the layer's services change where they are.
+            moved = [oid for oid in before if oid not in after] + [oid for oid in after if oid not in before]
+            geoms = conn.execute(select(city_object.c.geom).where(city_object.c.id.in_(moved))).scalars().all()
             self._notify(conn, list(geoms), lyr.class_code or "")
             record_audit(
                 conn, actor, "layer.rollback", "layer", lyr.name, detail={"to": version, "version": new_v, **counts}
