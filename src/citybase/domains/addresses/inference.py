@@ -16,7 +16,8 @@ import numpy as np
 
 from citybase.domains.addresses import kernels, model
 from citybase.domains.addresses import tokens as tk
-from citybase.domains.addresses.crf import _CARET, _CLS, _DOLLAR, _GAZ_TAGS, _OFFSETS, Compiled, compiled
+from citybase.domains.addresses.crf import _CARET, _CLS, _COMPONENTS, _DOLLAR, _GAZ_TAGS, Compiled, compiled
+from citybase.kernel.errors import ConfigurationError
 
 
 @dataclass(slots=True)
@@ -30,6 +31,7 @@ class Features:
 
 _EMPTY = Features(np.zeros((0, 1), np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64))
 _ZERO = np.zeros(1, np.int64)
+_NONE = np.zeros(0, np.int64)
 _SMALL = 256  # at most this many tokens: keyword, gazetteer and repeat features in Python (fewer calls)
 _LEFT = 0 * 8 + _CLS.index("^")  # shape ids 0 and 1 are the pads ^ and $
 _RIGHT = 1 * 8 + _CLS.index("$")
@@ -89,7 +91,7 @@ def features_one(folded: str, toks: list[model.Token]) -> Features:
     n = len(toks)
     if not n:
         return _EMPTY
-    codes = [_LEFT] * 3
+    codes = []
     for tok in toks:
         code = _CODES.get(tok[2])
         if code is None:
@@ -97,18 +99,7 @@ def features_one(folded: str, toks: list[model.Token]) -> Features:
             if len(_CODES) < 200_000:
                 _CODES[tok[2]] = code
         codes.append(code)
-    codes += [_RIGHT] * 3
-    kw_rows: list[list[int]] = []
-    _keywords_py(m, [c >> 3 for c in codes[3:-3]], kw_rows)
-    padded = np.array(codes, np.int64)
-    s, cls = padded >> 3, padded & 7
-    window = np.arange(3, n + 3)[:, None] + _OFFSETS
-    comp = np.hstack([s[window], cls[window[:, 2:5]], np.array(kw_rows, np.int64)])
-    keys = (comp.astype(np.float64) @ m.mult).astype(np.int64)
-    keys += m.offset
-    rows = _attribute_rows(m, keys)
-    if t.quarter is not None:
-        rows = np.hstack([rows, t.quarter[np.arange(n) * 4 // n, None]])
+    rows = _template_rows(m, t, np.array(codes, np.int64), _ZERO, np.array([n], np.int64))
     et: list[int] = []
     er: list[int] = []
     _gazetteer_py(m, folded, toks, 0, et, er)
@@ -123,79 +114,12 @@ def features_one(folded: str, toks: list[model.Token]) -> Features:
 def features(b: tk.Batch, folded: list[str]) -> Features:
     """The attribute rows of every token of the batch: the features of model.features as integers."""
     m, t = compiled(), tables()
-    total, na = len(b.start), len(b.base)
+    total = len(b.start)
     if not total:
         return _EMPTY
-    idx = np.arange(total) - b.first[b.addr]  # index within the address
-    pos = np.arange(total) + 3 + 6 * b.addr  # index in the padded sequence (3 pads each side)
-    padded = np.full(total + 6 * na, _RIGHT, np.int64)
-    padded[((b.first + 6 * np.arange(na))[:, None] + np.arange(3)).ravel()] = _LEFT
-    padded[pos] = _codes(m, t, b)
-    s, cls = padded >> 3, padded & 7
-    window = pos[:, None] + _OFFSETS
-    small = total <= _SMALL
-    if small:
-        kw_rows: list[list[int]] = []
-        for a in range(na):
-            f = int(b.first[a])
-            _keywords_py(m, s[pos[f:f + int(b.count[a])]].tolist(), kw_rows)
-        kws = np.array(kw_rows, np.int64)
-    else:
-        kws = _keywords_np(m, s, pos, idx, b.count)
-    comp = np.hstack([s[window], cls[window[:, 2:5]], kws])  # columns in crf._COMPONENTS order
-    keys = (comp.astype(np.float64) @ m.mult).astype(np.int64)  # exact: every key is below 2**53
-    keys += m.offset
-    rows = _attribute_rows(m, keys)
-    et, er = _extras(m, t, b, folded, small)
-    if t.quarter is not None:  # the quarter of the address a token is in (model.features "q=")
-        rows = np.hstack([rows, t.quarter[idx * 4 // b.count[b.addr], None]])
+    rows = _template_rows(m, t, _codes(m, t, b), b.first.astype(np.int64), b.count.astype(np.int64))
+    et, er = _extras(m, t, b, folded, total <= _SMALL)
     return _grouped(rows, et, er)
-
-
-def _keywords_np(m: Compiled, s: np.ndarray, pos: np.ndarray, idx: np.ndarray, ln: np.ndarray) -> np.ndarray:
-    """Keyword components (n, n2, nd, p, p2, pd) of every token of a batch, vectorised."""
-    total = len(pos)
-    end = pos - idx + np.repeat(ln, ln)  # flat index after the address's last token
-    begin = pos - idx
-    kwpos = np.flatnonzero(m.is_kw[s])
-    if not len(kwpos):
-        kwpos = np.array([-10], np.int64)  # a sentinel outside every address
-    kwid = m.kw_of[s]
-    nk = len(kwpos)
-    j = np.searchsorted(kwpos, pos, side="right")
-    k1, k2 = kwpos[np.minimum(j, nk - 1)], kwpos[np.minimum(j + 1, nk - 1)]
-    has1, has2 = (j < nk) & (k1 < end), (j + 1 < nk) & (k2 < end)
-    out = np.empty((total, 6), np.int64)
-    out[:, 0] = np.where(has1, kwid[k1], _DOLLAR)
-    out[:, 1] = np.where(has2, kwid[k2], _DOLLAR)
-    out[:, 2] = np.minimum(np.where(has1, k1 - pos, np.repeat(ln, ln) - 1 - idx), 6)
-    j = np.searchsorted(kwpos, pos, side="left") - 1
-    k1, k2 = kwpos[np.maximum(j, 0)], kwpos[np.maximum(j - 1, 0)]
-    has1, has2 = (j >= 0) & (k1 >= begin), (j >= 1) & (k2 >= begin)
-    out[:, 3] = np.where(has1, kwid[k1], _CARET)
-    out[:, 4] = np.where(has2, kwid[k2], _CARET)
-    out[:, 5] = np.minimum(np.where(has1, pos - k1, idx), 6)
-    return out
-
-
-def _keywords_py(m: Compiled, shapes: list[int], out: list[list[int]]) -> None:
-    """Keyword components (n, n2, nd, p, p2, pd) of one address's tokens (shape ids), appended to ``out``."""
-    kw = [m.kw_list[c] for c in shapes]
-    n = len(kw)
-    nxt: list[tuple[int, int, int]] = [(0, 0, 0)] * n
-    last, last2, dist = _DOLLAR, _DOLLAR, 0
-    for i in range(n - 1, -1, -1):
-        nxt[i] = (last, last2, min(dist, 6))
-        if kw[i] >= 0:
-            last, last2, dist = kw[i], last, 0
-        dist += 1
-    last, last2, dist = _CARET, _CARET, 0
-    for i in range(n):
-        a, b, c = nxt[i]
-        out.append([a, b, c, last, last2, min(dist, 6)])
-        if kw[i] >= 0:
-            last, last2, dist = kw[i], last, 0
-        dist += 1
 
 
 def _gazetteer_py(
@@ -281,6 +205,24 @@ def emissions_one(folded: str, toks: list[model.Token]) -> np.ndarray:
     """:func:`emissions` of one address from its Python tokens (the ``parse`` path)."""
     m, f = compiled(), features_one(folded, toks)
     return kernels.emissions(f.rows, f.ex_ptr, f.ex_row, m.weights, m.bias)
+
+
+@cache
+def _kernel_model() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The model's tables as the kernels take them: keyword id per shape (-1: none), the pads' codes,
+    the template multipliers as integers (exact: every factor is below 2**44)."""
+    m = compiled()
+    if _COMPONENTS != kernels.COMPONENTS:  # a new component must be computed by the kernel too
+        raise ConfigurationError(f"crf._COMPONENTS {_COMPONENTS} differ from kernels.COMPONENTS")
+    return np.where(m.is_kw, m.kw_of, -1), np.array([_LEFT, _RIGHT], np.int64), m.mult.astype(np.int64)
+
+
+def _template_rows(m: Compiled, t: Tables, codes: np.ndarray, first: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Attribute row of every template of every token, plus its quarter (kernels.template_rows)."""
+    kw, pads, mult = _kernel_model()
+    quarter = t.quarter if t.quarter is not None else _NONE
+    return kernels.template_rows(codes, first, count, pads, kw, _CARET, _DOLLAR, mult, m.offset, m.dense_cols,
+                                 m.dense_rows, m.hash_cols, m.table_keys, m.table_rows, len(m.weights) - 1, quarter)
 
 
 def _attribute_rows(m: Compiled, keys: np.ndarray) -> np.ndarray:

@@ -261,3 +261,84 @@ def gazetteer_hits(  # pragma: no cover - compiled; compared with Gazetteer.raw 
                 ends.append(e)
                 names.append(k)
     return np.array(starts, np.int64), np.array(ends, np.int64), np.array(names, np.int64)
+
+
+# ---------------------------------------------------------------- template features
+
+# The components template_rows computes per token, in this order (crf._COMPONENTS must equal it)
+COMPONENTS = ("s-3", "s-2", "s-1", "s0", "s1", "s2", "s3", "c-1", "c0", "c1", "n", "n2", "nd", "p", "p2", "pd")
+
+
+@njit(cache=True, nogil=True)
+def template_rows(  # pragma: no cover - compiled; equal to the numpy features (tests)
+    codes: np.ndarray,  # per token: shape id × 8 + character class
+    first: np.ndarray,  # per address: its first token
+    count: np.ndarray,  # per address: its number of tokens
+    pads: np.ndarray,  # the codes of the pads before (0) and after (1) an address
+    kw_of: np.ndarray,  # per shape id: its keyword id, or -1
+    caret: int,  # the keyword ids of "no keyword before" and
+    dollar: int,  # "no keyword after"
+    mult: np.ndarray,  # components × templates (int64): key = components @ mult + offset
+    offset: np.ndarray,  # per template
+    dense_cols: np.ndarray,  # as attribute_rows
+    dense_rows: np.ndarray,
+    hash_cols: np.ndarray,
+    table_keys: np.ndarray,
+    table_rows: np.ndarray,
+    zero: int,
+    quarter: np.ndarray,  # attribute rows of q=0 … q=3; empty when the model has no such feature
+) -> np.ndarray:
+    """Attribute row of every template of every token (and its quarter feature): the features of
+    ``inference.features`` in one pass. Components, in crf._COMPONENTS order: the shapes at offsets
+    -3 … 3, the classes at -1 … 1, then the next keyword, the one after it, the distance to it (at most
+    6), the previous keyword, the one before it and the distance to it."""
+    ntpl = mult.shape[1]
+    nq = 1 if len(quarter) else 0
+    keys = np.empty((len(codes), ntpl), np.int64)
+    comp = np.empty(16, np.int64)
+    nxt = np.empty((max(1, _longest(count)), 3), np.int64)
+    for a in range(len(count)):
+        f, n = first[a], count[a]
+        last, last2, dist = dollar, dollar, 0
+        for i in range(n - 1, -1, -1):  # the nearest keywords after each token
+            nxt[i, 0], nxt[i, 1], nxt[i, 2] = last, last2, min(dist, 6)
+            k = kw_of[codes[f + i] >> 3]
+            if k >= 0:
+                last, last2, dist = k, last, 0
+            dist += 1
+        last, last2, dist = caret, caret, 0
+        for i in range(n):
+            for o in range(-3, 4):
+                j = i + o
+                code = pads[0] if j < 0 else pads[1] if j >= n else codes[f + j]
+                comp[o + 3] = code >> 3
+                if -1 <= o <= 1:
+                    comp[o + 8] = code & 7
+            comp[10], comp[11], comp[12] = nxt[i, 0], nxt[i, 1], nxt[i, 2]
+            comp[13], comp[14], comp[15] = last, last2, min(dist, 6)
+            for t in range(ntpl):
+                key = offset[t]
+                for c in range(16):
+                    key += comp[c] * mult[c, t]
+                keys[f + i, t] = key
+            k = kw_of[codes[f + i] >> 3]
+            if k >= 0:
+                last, last2, dist = k, last, 0
+            dist += 1
+    rows = attribute_rows(keys, dense_cols, dense_rows, hash_cols, table_keys, table_rows, zero)
+    if nq == 0:
+        return rows
+    out = np.empty((len(codes), ntpl + 1), np.int64)
+    out[:, :ntpl] = rows
+    for a in range(len(count)):
+        for i in range(count[a]):
+            out[first[a] + i, ntpl] = quarter[i * 4 // count[a]]
+    return out
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _longest(count):  # pragma: no cover
+    m = 0
+    for c in count:
+        m = max(m, c)
+    return m
