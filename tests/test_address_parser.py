@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
 import random
+import subprocess
+import sys
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -384,3 +388,14 @@ def test_thousand_parses_run() -> None:
     out = [parse(t) for t in texts]
     assert all(p.levels.get("road") == "人民路" for p in out)
     assert sum(p.levels.get("door_number") == f"{i}号" for i, p in enumerate(out)) >= 990
+
+
+def test_the_parser_works_where_numba_cannot_cache(tmp_path: Path) -> None:
+    """A read-only install run by a user without a home directory: numba finds no cache directory
+    (simulated by allowing only numba's IPython locator) and the kernels compile per process instead."""
+    env = {**os.environ, "NUMBA_CACHE_LOCATOR_CLASSES": "IPythonCacheLocator", "OPENBLAS_NUM_THREADS": "1"}
+    code = "from citybase.domains.addresses import parse; print(parse('襄城区檀溪路12号3栋').levels['building'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "3栋"

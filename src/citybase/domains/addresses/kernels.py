@@ -9,18 +9,39 @@ The order of the floating-point additions is fixed (the bias, then the template 
 then the extra rows in their given order) and the Viterbi keeps the first best previous label on ties, as
 CRFsuite does, so the tags equal CRFsuite's on the same model (``tests/test_address_parser.py``).
 
-numba compiles on first use and caches the machine code beside this module (``cache=True``; where that
-directory is read-only, in numba's user cache directory), so only the first process of an installation
-pays the compile time.
+numba compiles on first use and caches the machine code beside this module (or in NUMBA_CACHE_DIR or
+numba's user cache directory; :func:`_jit`), so only the first process of an installation pays the
+compile time.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from numba import njit
 
+_log = logging.getLogger(__name__)
 
-@njit(cache=True, nogil=True, inline="always")
+
+def _jit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """numba.njit that caches the machine code on disk where numba finds a writable directory (beside
+    this module, NUMBA_CACHE_DIR or the user's cache) and otherwise compiles once per process: a read-only
+    install run by a user without a home directory still parses, only its first parse is slower."""
+
+    def wrap(fn: Callable[..., Any]) -> Any:
+        try:
+            return njit(cache=True, nogil=True, **options)(fn)
+        except RuntimeError as exc:  # numba: "cannot cache function …: no locator available"
+            _log.info("address kernels compile per process: %s", exc)
+            return njit(nogil=True, **options)(fn)
+
+    return wrap
+
+
+@_jit(inline="always")
 def _emit(em, i, t, rows, ex_ptr, ex_row, weights, bias):  # pragma: no cover
     """em[i] = the emission scores of token t: bias + template rows in order + extra rows in order."""
     nl = weights.shape[1]
@@ -37,7 +58,7 @@ def _emit(em, i, t, rows, ex_ptr, ex_row, weights, bias):  # pragma: no cover
             em[i, j] += weights[row, j]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@_jit(inline="always")
 def _step(prev, cur, trans):  # pragma: no cover
     """cur[j] = max over p of prev[p] + trans[p, j].
 
@@ -54,7 +75,7 @@ def _step(prev, cur, trans):  # pragma: no cover
             cur[j] = max(cur[j], s + trans[p, j])
 
 
-@njit(cache=True, nogil=True)
+@_jit()
 def emissions(  # pragma: no cover - compiled; compared with the string features in the tests
     rows: np.ndarray, ex_ptr: np.ndarray, ex_row: np.ndarray, weights: np.ndarray, bias: np.ndarray
 ) -> np.ndarray:
@@ -65,7 +86,7 @@ def emissions(  # pragma: no cover - compiled; compared with the string features
     return em
 
 
-@njit(cache=True, nogil=True)
+@_jit()
 def tag_batch(  # pragma: no cover - compiled; exercised through inference.tag_ids
     rows: np.ndarray,  # tokens × templates: attribute row of each template (int64)
     ex_ptr: np.ndarray,  # tokens + 1: extra rows of token t are ex_row[ex_ptr[t]:ex_ptr[t + 1]]
@@ -114,7 +135,7 @@ def tag_batch(  # pragma: no cover - compiled; exercised through inference.tag_i
     return out
 
 
-@njit(cache=True, nogil=True, inline="always")
+@_jit(inline="always")
 def _occurs(cps, lo, hi, at, m):  # pragma: no cover
     """Whether cps[at:at + m] occurs whole inside cps[lo:hi]."""
     for s in range(lo, hi - m + 1):
@@ -126,7 +147,7 @@ def _occurs(cps, lo, hi, at, m):  # pragma: no cover
     return False
 
 
-@njit(cache=True, nogil=True)
+@_jit()
 def repeat_marks(  # pragma: no cover - compiled; compared with model.repeat_marks in the tests
     cps: np.ndarray,  # code points of the batch text
     base: np.ndarray,  # per address: offset of its first character
@@ -160,7 +181,7 @@ def repeat_marks(  # pragma: no cover - compiled; compared with model.repeat_mar
 _MULT = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing, as crf._slot
 
 
-@njit(cache=True, nogil=True)
+@_jit()
 def attribute_rows(  # pragma: no cover - compiled; equal to crf._rows (tests)
     keys: np.ndarray,  # tokens × templates: integer feature keys
     dense_cols: np.ndarray,  # templates whose keys index dense_rows directly
@@ -190,7 +211,7 @@ def attribute_rows(  # pragma: no cover - compiled; equal to crf._rows (tests)
     return out
 
 
-@njit(cache=True, nogil=True, inline="always")
+@_jit(inline="always")
 def _bits(size):  # pragma: no cover
     """log2 of a power of two."""
     n = 0
@@ -204,7 +225,7 @@ def _bits(size):  # pragma: no cover
 _EMPTY = -1
 
 
-@njit(cache=True, nogil=True)
+@_jit()
 def hash_table(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
     """Open-addressing table (linear probing, at most a quarter full) of uint64 keys → int64 values ≥ 0."""
     size = 1 << _bits(max(1024, 4 * len(keys)))
@@ -220,7 +241,7 @@ def hash_table(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.nda
     return slot_keys, slot_values
 
 
-@njit(cache=True, nogil=True, inline="always")
+@_jit(inline="always")
 def _get(slot_keys, slot_values, key):  # pragma: no cover
     mask = len(slot_keys) - 1
     h = np.int64((key * _MULT) >> np.uint64(64 - _bits(len(slot_keys))))
@@ -231,7 +252,7 @@ def _get(slot_keys, slot_values, key):  # pragma: no cover
     return _EMPTY
 
 
-@njit(cache=True, nogil=True)
+@_jit()
 def gazetteer_hits(  # pragma: no cover - compiled; compared with Gazetteer.raw in the tests
     cps: np.ndarray,  # code points of the batch text (uint64)
     base: np.uint64,  # the polynomial hash's base
@@ -269,7 +290,7 @@ def gazetteer_hits(  # pragma: no cover - compiled; compared with Gazetteer.raw 
 COMPONENTS = ("s-3", "s-2", "s-1", "s0", "s1", "s2", "s3", "c-1", "c0", "c1", "n", "n2", "nd", "p", "p2", "pd")
 
 
-@njit(cache=True, nogil=True)
+@_jit()
 def template_rows(  # pragma: no cover - compiled; equal to the numpy features (tests)
     codes: np.ndarray,  # per token: shape id × 8 + character class
     first: np.ndarray,  # per address: its first token
@@ -336,7 +357,7 @@ def template_rows(  # pragma: no cover - compiled; equal to the numpy features (
     return out
 
 
-@njit(cache=True, nogil=True, inline="always")
+@_jit(inline="always")
 def _longest(count):  # pragma: no cover
     m = 0
     for c in count:
