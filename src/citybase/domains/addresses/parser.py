@@ -280,6 +280,7 @@ _NUMBERED = frozenset({"roomno", "cellno", "floorno", "houseno", "roadno", "subr
 
 
 _PART = re.compile(f"第?{_NUM}(号楼|栋|幢|座|单元|层|室|户)")
+_UNIT_ENDS = frozenset("楼栋幢座元层室户")  # the last characters of _PART's and _UNIT_RULES' unit words
 _PART_LABEL = {"号楼": "houseno", "栋": "houseno", "幢": "houseno", "座": "houseno", "单元": "cellno",
                "层": "floorno", "室": "roomno", "户": "roomno"}
 
@@ -300,7 +301,8 @@ def _relabel(folded: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, 
     """A span that is only numbers and unit words (五〇二室, 二单元, 十二层五〇二室) gets those units' labels."""
     out = []
     for s, e, lab in spans:
-        if lab in _NUMBERED and lab not in ("roadno", "subroadno"):
+        # every rule below needs the span to end in a unit word (spans never end in a space)
+        if lab in _NUMBERED and lab not in ("roadno", "subroadno") and folded[e - 1] in _UNIT_ENDS:
             parts = _split(folded, s, e)
             if parts:
                 out.extend(parts)
