@@ -1,6 +1,7 @@
 """Element-level (chunk) precision/recall/F1 of the address parser on a labelled split.
 
     .venv/bin/python scripts/eval_address_parser.py [--split dev] [--corpus ../shared/data/address]
+        [--model /tmp/exp/address_crf.npz] [--gazetteer /tmp/exp/gazetteer.tsv.gz]
 
 Runs the whole parser (``citybase.domains.addresses.parse_many``: folding, tagger, rules) on the raw text of
 each address and compares its element spans with the gold ones: a hit needs the exact span (start, end)
@@ -19,7 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from citybase.domains.addresses import ParsedAddress, parse_many  # noqa: E402
+from citybase.domains.addresses import ParsedAddress, crf, parse_many  # noqa: E402
+from citybase.domains.addresses import gazetteer as gz  # noqa: E402
 from citybase.domains.addresses.corpus import Score, read_bio  # noqa: E402
 
 
@@ -28,7 +30,13 @@ def main() -> None:
     ap.add_argument("--corpus", default=str(ROOT.parent / "shared" / "data" / "address"))
     ap.add_argument("--split", default="dev", choices=("train", "dev", "test"))
     ap.add_argument("--errors", type=int, default=0, help="print this many mis-parsed addresses")
+    ap.add_argument("--model", default="", help="an address_crf.npz to use instead of the shipped one")
+    ap.add_argument("--gazetteer", default="", help="a gazetteer.tsv.gz to use instead of the shipped one")
     args = ap.parse_args()
+    if args.gazetteer:
+        gz.use_file(args.gazetteer)
+    if args.model:
+        crf.use_model(args.model)
     examples = read_bio(os.path.join(args.corpus, f"naacl2019_{args.split}.txt"))
     score, shown = Score(), 0
     parse_many([examples[0].text])  # load the model and gazetteer before timing

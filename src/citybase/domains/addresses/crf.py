@@ -303,9 +303,22 @@ def _kind(k: str) -> str:
     return k if k in ("n", "p", "n2", "p2", "nd", "pd") else k[0]
 
 
+_ELSEWHERE: list[str] = []  # an npz outside the package data, set by use_model
+
+
+def use_model(npz_path: str) -> None:
+    """Read the model from ``npz_path`` instead of the package data (experiments, e.g.
+    ``scripts/eval_address_parser.py --model``); call it before the first parse of the process."""
+    _ELSEWHERE[:] = [npz_path]
+    compiled.cache_clear()
+
+
 @cache
 def compiled() -> Compiled:
     """The model, read once from package data (no network)."""
+    if _ELSEWHERE:
+        with np.load(_ELSEWHERE[0]) as npz:
+            return _compile({k: npz[k] for k in npz.files})
     ref = resources.files("citybase.domains.addresses").joinpath("data", NPZ_FILE)
     if not ref.is_file():
         raise ConfigurationError(

@@ -115,6 +115,14 @@ def _walk() -> list[tuple[str, str, str]]:
 
 
 DATA_FILE = "gazetteer.tsv.gz"
+_ELSEWHERE: list[str] = []  # a gazetteer file outside the package data, set by use_file
+
+
+def use_file(path: str) -> None:
+    """Read the gazetteer from ``path`` instead of the package data (experiments, e.g.
+    ``scripts/eval_address_parser.py --gazetteer``); call it before the first parse of the process."""
+    _ELSEWHERE[:] = [path]
+    gazetteer.cache_clear()
 
 
 def entries() -> list[tuple[str, str]]:
@@ -163,8 +171,9 @@ def write(path: str) -> int:
 def gazetteer() -> Gazetteer:
     """The gazetteer: from the shipped file, else built from the division tables."""
     ref = resources.files("citybase.domains.addresses").joinpath("data", DATA_FILE)
-    if ref.is_file():
-        lines = gzip.decompress(ref.read_bytes()).decode("utf-8").splitlines()
+    if _ELSEWHERE or ref.is_file():
+        with open(_ELSEWHERE[0], "rb") if _ELSEWHERE else ref.open("rb") as fh:
+            lines = gzip.decompress(fh.read()).decode("utf-8").splitlines()
         rows = [(a, b) for a, _, b in (line.partition("\t") for line in lines if line)]
     else:
         rows = entries()
