@@ -1,9 +1,10 @@
-"""The address CRF's emission sums and Viterbi, compiled with numba.
+"""The address parser's compiled kernels (numba): the CRF's features, emission sums and Viterbi.
 
-:mod:`.inference` turns every token's features into attribute rows of the weight matrix (one row per
-template, plus the gazetteer and repeat rows). What remains per token is arithmetic: add those rows (about
-26 rows of 42 labels) and run the Viterbi step (42 × 42). In numpy that is many small calls per position;
-compiled, the whole batch is one call and costs a few microseconds per address.
+:mod:`.inference` prepares a batch with numpy (tokens, shape codes) and calls these for the loops numpy
+could only express as many small calls per position: the template features of every token and their
+attribute rows (:func:`template_rows`, :func:`attribute_rows`), gazetteer hits (:func:`gazetteer_hits`),
+repeat marks (:func:`repeat_marks`), and the tagging itself (:func:`tag_batch`: per token about 26
+weight rows of 42 labels to add, then a 42 × 42 Viterbi step). Each is one call per batch.
 
 The order of the floating-point additions is fixed (the bias, then the template rows in template order,
 then the extra rows in their given order) and the Viterbi keeps the first best previous label on ties, as
@@ -62,8 +63,9 @@ def _emit(em, i, t, rows, ex_ptr, ex_row, weights, bias):  # pragma: no cover
 def _step(prev, cur, trans):  # pragma: no cover
     """cur[j] = max over p of prev[p] + trans[p, j].
 
-    Only the maxima: no back-pointers in the forward pass (the inner loop is then two vector
-    instructions per 4 labels); the backtrace finds the first best p again from the same sums.
+    Only the maxima, no back-pointers: the backtrace finds the first best p again from the same sums
+    (the same float additions give the same maxima). Pruning previous labels with bounds was tried and
+    was slower than this branch-free full pass.
     """
     nl = trans.shape[0]
     s = prev[0]
