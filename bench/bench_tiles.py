@@ -20,7 +20,9 @@ threads for ``--seconds`` each, every side walking the same tile list:
 ``--pg-db NAME --sqlite FILE`` read existing citybase databases instead (no load, no ``init``, no
 migrations), e.g. the city of ``bench/run.py --scale city``. ``--tipg`` adds the HTTP comparison with
 tipg (``bench/bench_tiles_http.py``: uncached tiles, cached tiles, Features ``items`` pages; needs
-``pip install -e '.[bench]'`` and wrk); ``--skip-in-process`` runs only that. Results in docs/benchmarks-tiles.md.
+``pip install -e '.[bench]'`` and wrk); ``--skip-in-process`` runs only that. ``--sqlite-2d`` adds every
+SQLite case again with the class R*Tree switched off (the path before migration 0011), interleaved in
+the same rounds; ``--only`` picks cases by label. Results in docs/benchmarks-tiles.md.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from citybase.domains.tiles import TileService  # noqa: E402
 from citybase.kernel.settings import load_settings  # noqa: E402
 from citybase.platform import Platform  # noqa: E402
 from citybase.store import Store, TileLayerSpec, render_tile  # noqa: E402
+from citybase.store.dialects import sqlite_tiles  # noqa: E402
 from citybase.store.dialects.postgis_tiles import raw_tile_sql  # noqa: E402
 from citybase.store.schema import city_object  # noqa: E402
 from citybase.store.tiles import TILE_SESSION_OPTIONS  # noqa: E402
@@ -202,6 +205,12 @@ def main() -> None:
     ap.add_argument("--tipg", action="store_true", help="also measure over HTTP: citybase vs tipg (bench_tiles_http)")
     ap.add_argument("--skip-in-process", action="store_true", help="only the HTTP cases")
     ap.add_argument("--json", type=Path, help="write the results here")
+    ap.add_argument(
+        "--sqlite-2d",
+        action="store_true",
+        help="also the SQLite cases by the 2-D R*Tree only (the path before the class R*Tree), same rounds",
+    )
+    ap.add_argument("--only", help="comma-separated substrings: run only the in-process cases whose label has one")
     args = ap.parse_args()
     if not args.pg:
         raise SystemExit("set CITYBASE_BENCH_PG_URL (or CITYBASE_TEST_POSTGRES_URL) or pass --pg")
@@ -313,16 +322,28 @@ def main() -> None:
         ("citybase uncached, basemap (SQLite)", service_worker(lite, "basemap", False)),
         ("citybase cached, basemap, in process (PostGIS)", service_worker(pg, "basemap", True)),
     ]
+    if args.sqlite_2d:  # the same SQLite cases with the class R*Tree switched off, interleaved with them
+        cases = [
+            c
+            for case in cases
+            for c in ([case, (case[0] + " [2-D R*Tree]", case[1])] if "SQLite" in case[0] else [case])
+        ]
+    if args.only:
+        cases = [c for c in cases if any(w.strip() in c[0] for w in args.only.split(","))]
     # Rounds interleave the cases, so load from other work on the machine falls on every case alike.
     for rnd in range(args.rounds):
         for label, make in cases:
+            sqlite_tiles.USE_CLASS_RTREE = not label.endswith("[2-D R*Tree]")
+            load = round(os.getloadavg()[0], 2)
             r = run_threads(args.clients, args.seconds, make)
+            r["load_avg"] = load
             print(f"round {rnd + 1}: {label}: {r}", flush=True)
             prev = results.get(label)
             if prev is not None:
                 r["tiles"] += prev["tiles"]
                 r["seconds"] = round(r["seconds"] + prev["seconds"], 2)
                 r["tiles_per_s"] = round(r["tiles"] / r["seconds"], 1)
+            r["load_avg"] = f"{prev['load_avg']}, {load}" if prev is not None else load
             results[label] = r
     for label, _ in cases:
         print(f"{label}: {results[label]['tiles_per_s']} tiles/s", flush=True)

@@ -7,7 +7,7 @@ registered on every connection (``cb_*``), always behind an R*Tree pre-filter.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import table as lightweight_table
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from citybase.store.dialects.sqlite_classes import CLASS_TABLES, index_classes
 from citybase.store.elements import (
     AreaSquareMetres,
     DistanceMetres,
@@ -216,8 +217,14 @@ def append_only_ddl(table_name: str) -> list[str]:
 # --- index maintenance and bulk load --------------------------------------------------------------
 
 
-def index_geometries(conn: Connection, table: Table, rows: Iterable[tuple[int, BaseGeometry | None]]) -> None:
-    """Keep the R*Tree in step with the table: upsert boxes, drop rows whose geometry is gone."""
+def index_geometries(
+    conn: Connection,
+    table: Table,
+    rows: Iterable[tuple[int, BaseGeometry | None]],
+    classes: Mapping[int, Any] | None = None,
+) -> None:
+    """Keep the R*Tree in step with the table: upsert boxes, drop rows whose geometry is gone; and the
+    class R*Tree of ``city_object`` (``sqlite_classes``; ``classes``: id → class code, if known)."""
     rt = rtree_name(table.name)
     boxes, gone = [], []
     for obj_id, geom in rows:
@@ -232,6 +239,8 @@ def index_geometries(conn: Connection, table: Table, rows: Iterable[tuple[int, B
         raw.executemany(f"DELETE FROM {rt} WHERE id = ?", gone)
     if boxes:
         raw.executemany(f"INSERT OR REPLACE INTO {rt} VALUES (?, ?, ?, ?, ?)", boxes)
+    if table.name in CLASS_TABLES:
+        index_classes(conn, table.name, boxes, gone, classes)
 
 
 def _bound_column(conn: Connection, col: Any, values: list[Any]) -> list[Any]:
@@ -281,7 +290,9 @@ def bulk_load(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) ->
         conn.execute(table.insert(), list(rows))
     geom_col = _geometry_column(table)
     if geom_col is not None:
-        index_geometries(conn, table, ((r["id"], r.get(geom_col)) for r in rows))
+        col = CLASS_TABLES.get(table.name)
+        classes = {r["id"]: r.get(col) for r in rows} if col is not None and col in rows[0] else None
+        index_geometries(conn, table, ((r["id"], r.get(geom_col)) for r in rows), classes)
 
 
 def _geometry_column(table: Table) -> str | None:

@@ -8,6 +8,11 @@ SQLAlchemy compile or result wrapping per tile). All geometries are parsed by on
 ``shapely.from_wkb``; each layer is then a numpy selection of the rows, and
 :func:`citybase.standards.mvt.encode_layer` clips, simplifies and encodes it with the properties
 handed over column by column.
+
+When every layer of the tile is restricted to classes (``class_code = …`` in its where clause, as the
+tilesets' layers are), the rows come from the class R*Tree (``sqlite_classes``, migration 0011): one
+range per run of class ranks, so a buildings tile walks buildings only, not every object in the box.
+The where clause still applies to the rows, so the features are the same as by the 2-D R*Tree.
 """
 
 from __future__ import annotations
@@ -20,13 +25,31 @@ from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import Connection, LargeBinary, Table, bindparam, false, func, literal_column, or_, select
+from sqlalchemy import (
+    Connection,
+    LargeBinary,
+    Table,
+    bindparam,
+    column,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy import table as lightweight_table
 from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList, Grouping
 
 from citybase.standards.mvt import LayerData, encode_layer, tile_bounds
 from citybase.store.dialects.sqlite import rtree_name
+from citybase.store.dialects.sqlite_classes import CLASS_EXTENT, CLASS_TABLES, class_rtree_name, rank_ranges
 
 RTREE_FIRST_ZOOM = 13  # from here the tile box is more selective than a class (measured on the bench city)
+USE_CLASS_RTREE = True  # False: the 2-D R*Tree only (the path before migration 0011; bench variant "2d")
+_HAVE_CLASS_RTREE: set[str] = set()  # databases (engine urls) known to have the class R*Tree
 
 
 def _rtree(table: Table) -> Any:
@@ -62,8 +85,52 @@ _LOCK = threading.Lock()
 _FETCH_LOCK = threading.Lock()
 
 
-def _build(table: Any, layers: Sequence[Any], rtree_first: bool, indexed: bool = True) -> _Statement:
-    rt = _rtree(table)
+def _class_codes(where: Any, table: Any) -> frozenset[str] | None:
+    """The class codes a row must have to satisfy ``where`` (``class_code = 'x'``, in a conjunction or
+    in every branch of a disjunction), or None when the clause does not restrict the class."""
+    if isinstance(where, Grouping):  # an OR inside an AND comes in parentheses
+        where = where.element
+    if isinstance(where, BooleanClauseList) and where.operator in (operators.and_, operators.or_):
+        found = [_class_codes(w, table) for w in where.clauses]
+        if where.operator is operators.or_:
+            return None if not found or None in found else frozenset().union(*found)  # type: ignore[arg-type]
+        known = [c for c in found if c is not None]
+        return frozenset.intersection(*known) if known else None
+    if not isinstance(where, BinaryExpression) or where.left is not table.c.get(CLASS_TABLES.get(table.name, "")):
+        return None
+    right = where.right
+    if where.operator is operators.eq and isinstance(right, BindParameter) and right.callable is None:
+        return frozenset([right.value]) if isinstance(right.value, str) else None
+    return None
+
+
+def _class_ids(table: Any, codes: frozenset[str]) -> Any:
+    """The ids in the tile box of the objects of ``codes``: one class R*Tree range per run of ranks."""
+    crt = lightweight_table(
+        class_rtree_name(table.name), column("id"), column("minx"), column("maxx"), column("miny"),
+        column("maxy"), column("minc"), column("maxc"),
+    )  # fmt: skip
+    parts = []
+    for first, last in rank_ranges(codes):
+        # An object of rank r spans [r, r + 0.5]: the run's objects are those that reach into
+        # [first + 0.25, last + 0.25], and no other rank does.
+        parts.append(
+            select(crt.c.id).where(
+                crt.c.minx <= bindparam("tile_maxx"),
+                crt.c.maxx >= bindparam("tile_minx"),
+                crt.c.miny <= bindparam("tile_maxy"),
+                crt.c.maxy >= bindparam("tile_miny"),
+                crt.c.minc <= literal_column(repr(last + CLASS_EXTENT / 2)),
+                crt.c.maxc >= literal_column(repr(first + CLASS_EXTENT / 2)),
+            )
+        )
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("class_ids")
+
+
+def _build(
+    table: Any, layers: Sequence[Any], rtree_first: bool, indexed: bool = True, codes: frozenset[str] | None = None
+) -> _Statement:
+    rt = _rtree(table) if codes is None else _class_ids(table, codes)
     columns = list(dict.fromkeys(c for spec in layers for c in spec.columns if c != "id"))  # id: field 0
     attributes = list(dict.fromkeys(a for spec in layers for a in spec.attributes))
     cols: list[Any] = [table.c.id, literal_column(f"{table.name}.geom", LargeBinary)]
@@ -74,10 +141,14 @@ def _build(table: Any, layers: Sequence[Any], rtree_first: bool, indexed: bool =
     if several:  # which layers each row belongs to (a row may be in several)
         cols += [func.coalesce(w, false()) if w is not None else literal_column("1") for w in wheres]
     box = (
-        rt.c.minx <= bindparam("tile_maxx"),
-        rt.c.maxx >= bindparam("tile_minx"),
-        rt.c.miny <= bindparam("tile_maxy"),
-        rt.c.maxy >= bindparam("tile_miny"),
+        ()
+        if codes is not None
+        else (  # the class R*Tree's subquery holds the box already
+            rt.c.minx <= bindparam("tile_maxx"),
+            rt.c.maxx >= bindparam("tile_minx"),
+            rt.c.miny <= bindparam("tile_maxy"),
+            rt.c.maxy >= bindparam("tile_miny"),
+        )
     )
     if indexed:
         q = select(*cols).select_from(table.join(rt, rt.c.id == table.c.id)).where(*box)
@@ -107,18 +178,43 @@ def _build(table: Any, layers: Sequence[Any], rtree_first: bool, indexed: bool =
     return _Statement(str(compiled), params, bounds_at, tuple(out), tuple(names))
 
 
-def _statement(table: Any, z: int, layers: Sequence[Any], indexed: bool = True) -> _Statement:
-    rtree_first = z >= RTREE_FIRST_ZOOM
-    key = (table.name, rtree_first, indexed, *(id(s) for s in layers))
+def _layer_classes(table: Any, layers: Sequence[Any]) -> frozenset[str] | None:
+    """The classes of the tile's objects when every layer is restricted to classes, else None."""
+    found = [_class_codes(spec.where, table) for spec in layers]
+    if not layers or any(c is None for c in found):
+        return None
+    return frozenset().union(*found)  # type: ignore[arg-type]
+
+
+def _statement(table: Any, z: int, layers: Sequence[Any], indexed: bool = True, by_class: bool = False) -> _Statement:
+    """``by_class``: use the class R*Tree if every layer is restricted to classes."""
+    key = (table.name, z >= RTREE_FIRST_ZOOM, indexed, by_class, *(id(s) for s in layers))
     hit = _STATEMENTS.get(key)
     if hit is not None and all(a is b for a, b in zip(hit[1], layers, strict=True)):
         return hit[0]
-    stmt = _build(table, layers, rtree_first, indexed)
+    codes = (_layer_classes(table, layers) or None) if by_class else None  # no class at all: the 2-D tree
+    # With the class R*Tree the box and the class are both in the index: it drives at every zoom.
+    stmt = _build(table, layers, z >= RTREE_FIRST_ZOOM or codes is not None, indexed, codes)
     with _LOCK:
         if len(_STATEMENTS) >= _MAX_STATEMENTS:
             _STATEMENTS.clear()
         _STATEMENTS[key] = (stmt, tuple(layers))  # keeps the specs alive, so their ids stay theirs
     return stmt
+
+
+def _has_class_rtree(conn: Connection, table: Any) -> bool:
+    """Whether the database has the class R*Tree of ``table`` (migration 0011); remembered once seen."""
+    if table.name not in CLASS_TABLES:
+        return False
+    key = f"{conn.engine.url}#{table.name}"
+    if key in _HAVE_CLASS_RTREE:
+        return True
+    name = class_rtree_name(table.name)
+    sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    if conn.connection.driver_connection.execute(sql, (name,)).fetchone() is None:  # type: ignore[union-attr]
+        return False
+    _HAVE_CLASS_RTREE.add(key)
+    return True
 
 
 def _fetch(conn: Connection, sql: str, params: Sequence[Any]) -> list[Any]:
@@ -184,7 +280,8 @@ def render_mvt(
     z, x, y = tile
     minx, miny, maxx, maxy = tile_bounds(z, x, y, crs="EPSG:4490", buffer=buffer, extent=extent, tms=tms)
     indexed = source_params is None
-    stmt = _statement(table, z, layers, indexed)
+    by_class = indexed and USE_CLASS_RTREE and _has_class_rtree(conn, table)
+    stmt = _statement(table, z, layers, indexed, by_class)
     params = list(stmt.params)
     corners = (minx, miny, maxx, maxy)
     for i, c in stmt.bounds_at:
@@ -208,6 +305,7 @@ def render_mvt(
         fields = list(zip(*rows, strict=True))
         geoms = parsed[keep]
     ids = np.array(fields[0], dtype=np.uint64)
+    arrays: dict[int, Any] = {}  # a column as an object array, made once for all layers that select from it
     parts = []
     for layer in stmt.layers:
         if layer.member is None:
@@ -222,7 +320,10 @@ def render_mvt(
         for key, f in zip(layer.keys, layer.fields, strict=True):
             values: Sequence[Any] = fields[f]
             if sel is not None and n != len(rows):
-                values = np.array(values, dtype=object)[sel].tolist()
+                whole = arrays.get(f)
+                if whole is None:
+                    whole = arrays[f] = np.array(values, dtype=object)
+                values = whole[sel].tolist()
             columns[key] = _integral(values) if f in layer.attribute_fields else values
         data = LayerData(
             layer.spec.name,
