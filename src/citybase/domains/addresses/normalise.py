@@ -147,7 +147,7 @@ def _numeral_digits(m: re.Match[str]) -> str:
 
 # ---------------------------------------------------------------- element values
 
-_NUMBER_KINDS = {"roadno", "subroadno", "houseno", "cellno", "floorno", "roomno"}
+NUMBER_KINDS = frozenset({"roadno", "subroadno", "houseno", "cellno", "floorno", "roomno"})
 _SUFFIXES: dict[str, tuple[tuple[str, ...], str]] = {
     "houseno": (("号楼", "号栋", "号幢", "栋楼", "幢楼", "栋", "幢", "座", "楼", "号", "#"), "栋"),
     "cellno": (("单元", "门", "号"), "单元"),
@@ -159,12 +159,12 @@ _SUFFIXES: dict[str, tuple[tuple[str, ...], str]] = {
 _CORE = re.compile(r"^(?:第)?([0-9A-Za-z]+(?:[-之附][0-9A-Za-z]+)*)$")
 
 
-_EDGE = "-_,，.。;；:：/、()（）"
+EDGE = "-_,，.。;；:：/、()（）"  # punctuation stripped from the ends of an element value
 
 
 def clean(text: str) -> str:
     """Folded text without spaces and edge punctuation."""
-    return fold(text).replace(" ", "").strip(_EDGE)
+    return fold(text).replace(" ", "").strip(EDGE)
 
 
 @lru_cache(maxsize=65536)  # element texts repeat a lot (浙江省, 杭州市, 1单元): the parser's hot path
@@ -175,8 +175,8 @@ def canonical(kind: str, text: str) -> str:
 
 def canonical_folded(kind: str, folded: str) -> str:
     """:func:`canonical` of text already folded (the parser's elements: saves folding them again)."""
-    value = folded.replace(" ", "").strip(_EDGE)
-    if kind not in _NUMBER_KINDS:
+    value = folded.replace(" ", "").strip(EDGE)
+    if kind not in NUMBER_KINDS:
         return value
     basement = kind == "floorno" and folded.lstrip().startswith("-")  # -1层 = B1层; the strip drops the dash
     value = numerals_to_digits(value)

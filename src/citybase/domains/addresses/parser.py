@@ -21,7 +21,16 @@ import numpy as np
 
 from citybase.domains.addresses import inference, model, tokens
 from citybase.domains.addresses.gazetteer import gazetteer
-from citybase.domains.addresses.normalise import CONTACT_WORDS, PHONE, canonical_folded, check, fold, ident
+from citybase.domains.addresses.normalise import (
+    CONTACT_WORDS,
+    EDGE,
+    NUMBER_KINDS,
+    PHONE,
+    canonical_folded,
+    check,
+    fold,
+    ident,
+)
 
 ELEMENTS = model.LABELS
 TREE_LEVELS = ("province", "city", "district", "town", "community", "road", "door_number", "compound",
@@ -298,29 +307,43 @@ def _split(folded: str, s: int, e: int) -> list[tuple[int, int, str]] | None:
 
 
 def _relabel(folded: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """A span that is only numbers and unit words (五〇二室, 二单元, 十二层五〇二室) gets those units' labels."""
-    out = []
-    for s, e, lab in spans:
+    """A span that is only numbers and unit words (五〇二室, 二单元, 十二层五〇二室) gets those units' labels.
+
+    Returns ``spans`` itself when nothing changes (most addresses), else a new list.
+    """
+    out: list[tuple[int, int, str]] | None = None
+    for k, (s, e, lab) in enumerate(spans):
         # every rule below needs the span to end in a unit word (spans never end in a space)
-        if lab in _NUMBERED and lab not in ("roadno", "subroadno") and folded[e - 1] in _UNIT_ENDS:
-            parts = _split(folded, s, e)
-            if parts:
-                out.extend(parts)
-                continue
-            piece = folded[s:e].replace(" ", "")
-            if lab not in ("houseno", "cellno", "floorno", "roomno"):
-                for rx, new in _UNIT_RULES:
-                    if rx.match(piece):
-                        lab = new
-                        break
-        out.append((s, e, lab))
-    return out
+        new = _unit_spans(folded, s, e, lab) if folded[e - 1] in _UNIT_ENDS and lab in _RELABELLED else None
+        if new is not None and out is None:
+            out = spans[:k]
+        if out is not None:
+            out.extend(new or ((s, e, lab),))
+    return spans if out is None else out
+
+
+_RELABELLED = _NUMBERED - {"roadno", "subroadno"}
+
+
+def _unit_spans(folded: str, s: int, e: int, lab: str) -> list[tuple[int, int, str]] | None:
+    """The spans one span of ``lab`` becomes by the unit-word rules, or None when it stays as it is."""
+    parts = _split(folded, s, e)
+    if parts:
+        return parts
+    if lab not in ("houseno", "cellno", "floorno", "roomno"):
+        piece = folded[s:e].replace(" ", "")
+        for rx, new in _UNIT_RULES:
+            if rx.match(piece):
+                return [(s, e, new)] if new != lab else None
+    return None
 
 
 # label + "|" + folded text → value: element texts repeat a lot. A string key, not a tuple: the
 # cycle collector never has to look at a string, and a cold batch adds about three keys per address.
 _VALUES: dict[str, str] = {}
 _COMPLETED = frozenset(("prov", "city", "district"))
+_PLAIN = frozenset(ELEMENTS) - _COMPLETED - NUMBER_KINDS  # value = the text, cleaned (canonical_folded)
+_RANK = {level: i for i, level in enumerate(TREE_LEVELS)}
 
 
 def _value(lab: str, piece: str) -> str:
@@ -347,15 +370,21 @@ def _build(text: str, folded: str, spans: list[tuple[int, int, str]]) -> ParsedA
     levels: dict[str, str] = {}
     fallback: dict[str, str] | None = None
     values, level_of = _VALUES, LEVEL_OF
+    rank, ordered = -1, True
     for s, e, lab in spans:
         piece = folded[s:e]
-        value = values.get(lab + "|" + piece) or _new_value(lab, piece)
+        if lab in _PLAIN:  # the text without spaces and edge punctuation: cheaper than a cache look-up
+            value = piece.replace(" ", "").strip(EDGE)
+        else:
+            value = values.get(lab + "|" + piece) or _new_value(lab, piece)
         level = level_of.get(lab)
         if level is not None:
             if level in levels:
                 level = None  # a repeated level (浙江省杭州市…浙江省杭州市): the first one counts
             else:
                 levels[level] = value
+                ordered = ordered and _RANK[level] > rank
+                rank = _RANK[level]
         elif lab in FALLBACK_LEVEL:
             fallback = fallback or {}
             fallback.setdefault(FALLBACK_LEVEL[lab], value)
@@ -364,6 +393,7 @@ def _build(text: str, folded: str, spans: list[tuple[int, int, str]]) -> ParsedA
         for lvl, value in fallback.items():
             if lvl not in levels:
                 levels[lvl] = value
+                ordered = False
     inferred: tuple[str, ...] = ()
     for lab in ("district", "city"):
         if lab in levels:
@@ -372,9 +402,11 @@ def _build(text: str, folded: str, spans: list[tuple[int, int, str]]) -> ParsedA
                 if above not in levels:
                     levels[above] = name
                     inferred += (above,)
+                    ordered = False
             break
-    ordered = {k: levels[k] for k in TREE_LEVELS if k in levels} if len(levels) > 1 else levels
-    return ParsedAddress(text, tuple(elements), ordered, inferred)
+    if not ordered:  # tree order (most addresses already give their levels in it)
+        levels = {k: levels[k] for k in TREE_LEVELS if k in levels}
+    return ParsedAddress(text, tuple(elements), levels, inferred)
 
 
 __all__ = ["ELEMENTS", "LEVEL_OF", "TREE_LEVELS", "Element", "ParsedAddress", "ident", "parse", "parse_many"]
