@@ -399,3 +399,32 @@ def test_the_parser_works_where_numba_cannot_cache(tmp_path: Path) -> None:
                          cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "3栋"
+
+
+WARM_CHECK = """
+import sys
+from fastapi.testclient import TestClient
+from citybase.domains.addresses import crf, kernels
+from citybase.platform import Platform
+from citybase.kernel.settings import load_settings
+from citybase.web.app import create_app
+tmp = sys.argv[1]
+platform = Platform(load_settings(data_dir=tmp + "/data", database_url=f"sqlite:///{tmp}/c.db", job_workers=0,
+                                  log_json=False))
+platform.init(admin_password="warm-check-password")
+assert not kernels.tag_batch.signatures and crf.compiled.cache_info().currsize == 0
+with TestClient(create_app(platform)):  # the server's start-up: lifespan
+    compiled = [k for k in ("tag_batch", "template_rows", "gazetteer_hits", "repeat_marks")
+                if getattr(kernels, k).signatures]
+    print(",".join(compiled), crf.compiled.cache_info().currsize)
+"""
+
+
+def test_a_server_warms_the_parser_before_its_first_request(tmp_path: Path) -> None:
+    """The app's start-up loads the model and compiles the kernels of both parse paths, so the first
+    geocode does not wait for numba (seconds on a new installation)."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", WARM_CHECK, str(tmp_path)], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["tag_batch,template_rows,gazetteer_hits,repeat_marks", "1"]

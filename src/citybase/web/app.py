@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -14,6 +15,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from citybase import __version__
+from citybase.domains.addresses import warm as warm_address_parser
 from citybase.platform import Platform
 from citybase.web import errors, ogc
 from citybase.web.middleware import Metrics, RequestMiddleware
@@ -60,6 +62,9 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if manage_lifecycle:
             platform.start()
+            # The address parser's model and compiled kernels before the first request (a geocode would
+            # otherwise wait for them: seconds on a new installation, while numba compiles).
+            await asyncio.to_thread(warm_address_parser)
         try:
             yield
         finally:

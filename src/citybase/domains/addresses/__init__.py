@@ -20,6 +20,7 @@ from citybase.domains.addresses.parser import (
     ParsedAddress,
     parse,
     parse_many,
+    warm,
 )
 from citybase.domains.addresses.registry import (
     LEVELS,
@@ -78,4 +79,5 @@ __all__ = [
     "parse",
     "parse_many",
     "result_json",
+    "warm",
 ]

@@ -409,4 +409,15 @@ def _build(text: str, folded: str, spans: list[tuple[int, int, str]]) -> ParsedA
     return ParsedAddress(text, tuple(elements), levels, inferred)
 
 
-__all__ = ["ELEMENTS", "LEVEL_OF", "TREE_LEVELS", "Element", "ParsedAddress", "ident", "parse", "parse_many"]
+_WARM_TEXT = "湖北省襄阳市樊城区檀溪路12号阳光小区3栋2单元502室 联系人张三 13912345678"
+
+
+def warm() -> None:
+    """Load the model and gazetteer and compile the tagger's kernels now (the one-address and the batch
+    paths), so that the first request does not wait for them: about 1 s from numba's cache, a few
+    seconds on the first run of an installation. Servers call it before they accept requests."""
+    parse(_WARM_TEXT)
+    parse_many([_WARM_TEXT] * 20)  # more than inference._SMALL tokens: the batch path's kernels
+
+
+__all__ = ["ELEMENTS", "LEVEL_OF", "TREE_LEVELS", "Element", "ParsedAddress", "ident", "parse", "parse_many", "warm"]
