@@ -23,7 +23,7 @@ from importlib import resources
 
 import numpy as np
 
-from citybase.domains.addresses import model
+from citybase.domains.addresses import kernels, model
 from citybase.domains.addresses.gazetteer import Gazetteer, gazetteer
 from citybase.kernel.errors import ConfigurationError
 
@@ -35,7 +35,6 @@ _KW = "".join(sorted(model._KEYWORDS)) + "^$"
 _CLS = "^$DCLHP"
 _GAZ_TAGS = tuple(k + f for k in "PCDTV" for f in "fs")
 _COMPONENTS = ("s-3", "s-2", "s-1", "s0", "s1", "s2", "s3", "c-1", "c0", "c1", "n", "n2", "nd", "p", "p2", "pd")
-_OFFSETS = np.arange(-3, 4)
 _DOLLAR, _CARET = _KW.index("$"), _KW.index("^")
 # template prefix → component kinds; "s<o>" a shape at offset o, "n"/"p" the next/previous keyword,
 # "n2"/"p2" the second one, "nd"/"pd" their distance, "c<o>" the class of the shape at offset o
@@ -72,7 +71,6 @@ class Compiled:
     labels: tuple[str, ...]
     weights: np.ndarray  # (attributes + 1) × labels, float64; the last row is zeros
     trans: np.ndarray  # labels × labels (from, to)
-    trans_t: np.ndarray  # the transpose, contiguous (to, from)
     vocab: dict[str, int]  # attribute string → row (bias, rep, gazetteer features)
     shape_id: dict[str, int]  # shape string → id; unknown shapes get ``unk``
     unk: int
@@ -82,15 +80,13 @@ class Compiled:
     dense_cols: np.ndarray  # templates looked up in ``dense_rows``
     hash_cols: np.ndarray  # templates looked up in the hash table
     dense_rows: np.ndarray  # attribute row of every key of the dense templates
-    sorted_keys: np.ndarray  # the same keys sorted, for small batches (one searchsorted call)
+    sorted_keys: np.ndarray  # the hashed templates' keys sorted (the reference look-up, :func:`_rows`)
     sorted_rows: np.ndarray
-    table_keys: np.ndarray  # open-addressing hash table of int64 keys (template index in the high bits)
-    table_rows: np.ndarray  # attribute row of each slot; the zero row where empty
+    table_keys: np.ndarray  # the same keys (template index in the high bits) in kernels.hash_table's
+    table_rows: np.ndarray  # open-addressing table: slot keys, and slot rows (kernels' EMPTY where none)
     gazetteer: Gazetteer
     gaz_rows: dict[str, tuple[int, int, int, int]]  # gazetteer tag → attribute rows of "g<tag>" + B, I, E, S
-    kw_list: list[int]  # per shape id: keyword id, -1 when not a keyword
-    is_kw: np.ndarray  # per shape id
-    kw_of: np.ndarray  # per shape id: keyword id
+    kw_of: np.ndarray  # per shape id: keyword id, -1 when not a keyword
     bias: np.ndarray  # emission row of the bias feature
 
 
@@ -208,8 +204,8 @@ def _compile(data: dict[str, np.ndarray]) -> Compiled:
         else:
             keys.append(int(offset[t]) | key)
             rows.append(row)
-    table_keys, table_rows = _hash_table(keys, rows, len(attrs))
-    mult = np.zeros((len(_COMPONENTS), len(_TEMPLATES)), np.float64)
+    table_keys, table_rows = kernels.hash_table(np.array(keys, np.int64).astype(np.uint64), np.array(rows, np.int64))
+    mult = np.zeros((len(_COMPONENTS), len(_TEMPLATES)), np.int64)  # every factor is below 2**44
     for t, kinds in enumerate(_TEMPLATES.values()):
         factor = 1
         for k in reversed(kinds):
@@ -217,8 +213,7 @@ def _compile(data: dict[str, np.ndarray]) -> Compiled:
             factor *= radix[_kind(k)]
     order = np.argsort(np.array(keys, np.int64))
     shapes = [*sorted(shape_id, key=shape_id.__getitem__), "\x00"]
-    is_kw = np.array([s in model._KEYWORDS for s in shapes])
-    kw_of = np.array([_KW.index(s) if s in model._KEYWORDS else 0 for s in shapes], np.int64)
+    kw_of = np.array([_KW.index(s) if s in model._KEYWORDS else -1 for s in shapes], np.int64)
     bias = weights[vocab["b"]] if "b" in vocab else np.zeros(len(labels))
     gz = gazetteer()
     gaz_rows = {t: tuple(vocab.get(f"g{t}{p}", len(attrs)) for p in "BIES") for t in _GAZ_TAGS}
@@ -226,7 +221,6 @@ def _compile(data: dict[str, np.ndarray]) -> Compiled:
         labels,
         weights,
         np.asarray(data["trans"], np.float64),
-        np.ascontiguousarray(np.asarray(data["trans"], np.float64).T),
         vocab,
         shape_id,
         unk,
@@ -242,36 +236,14 @@ def _compile(data: dict[str, np.ndarray]) -> Compiled:
         table_rows,
         gz,
         gaz_rows,  # type: ignore[arg-type]  # tuples of four
-        np.where(is_kw, kw_of, -1).tolist(),
-        is_kw,
         kw_of,
         bias,
     )
 
 
-_MULT = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing
-
-
-def _slot(keys: np.ndarray, bits: int) -> np.ndarray:
-    return ((keys.astype(np.uint64) * _MULT) >> np.uint64(64 - bits)).astype(np.int64)
-
-
-def _hash_table(keys: list[int], rows: list[int], zero_row: int) -> tuple[np.ndarray, np.ndarray]:
-    """Linear-probing table at most a quarter full: vectorised look-ups cost one or two probes."""
-    bits = max(10, (4 * len(keys)).bit_length())
-    size = 1 << bits
-    tk = np.full(size, -1, np.int64)
-    tr = np.full(size, zero_row, np.int64)
-    mask = size - 1
-    for key, row, h in zip(keys, rows, _slot(np.array(keys, np.int64), bits).tolist(), strict=True):
-        while tk[h] != -1 and tk[h] != key:
-            h = (h + 1) & mask
-        tk[h], tr[h] = key, row
-    return tk, tr
-
-
 def _rows(m: Compiled, keys: np.ndarray) -> np.ndarray:
-    """Attribute row of each key (tokens × templates; the zero row when the model has no such attribute)."""
+    """Attribute row of each key (tokens × templates; the zero row when the model has no such attribute),
+    in numpy: the reference the tests hold ``kernels.attribute_rows`` to."""
     rows = np.empty_like(keys)
     rows[:, m.dense_cols] = m.dense_rows[keys[:, m.dense_cols]]
     rows[:, m.hash_cols] = _lookup(m, keys[:, m.hash_cols])
@@ -279,24 +251,11 @@ def _rows(m: Compiled, keys: np.ndarray) -> np.ndarray:
 
 
 def _lookup(m: Compiled, keys: np.ndarray) -> np.ndarray:
-    """Attribute row of each hashed key (the zero row when the model has no such attribute)."""
-    if keys.size < 4096:  # small batch: one binary search beats the probing loop's calls
-        at = np.searchsorted(m.sorted_keys, keys)
-        np.minimum(at, len(m.sorted_keys) - 1, out=at)
-        return np.where(m.sorted_keys[at] == keys, m.sorted_rows[at], len(m.weights) - 1)
-    mask = len(m.table_keys) - 1
-    h = _slot(keys, mask.bit_length())
-    out = np.full(keys.shape, len(m.weights) - 1, np.int64)
-    todo = np.arange(keys.size)
-    flat_keys, flat_out = keys.ravel(), out.ravel()
-    h = h.ravel()
-    while todo.size:
-        hk = m.table_keys[h[todo]]
-        hit = hk == flat_keys[todo]
-        flat_out[todo[hit]] = m.table_rows[h[todo[hit]]]
-        todo = todo[~hit & (hk != -1)]
-        h[todo] = (h[todo] + 1) & mask
-    return out
+    """Attribute row of each hashed key by binary search (the zero row when the model has no such
+    attribute): the plain reference for the parser's hash-table look-up, ``kernels.attribute_rows``."""
+    at = np.searchsorted(m.sorted_keys, keys)
+    np.minimum(at, len(m.sorted_keys) - 1, out=at)
+    return np.where(m.sorted_keys[at] == keys, m.sorted_rows[at], len(m.weights) - 1)
 
 
 def _kind(k: str) -> str:

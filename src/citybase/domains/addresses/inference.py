@@ -1,10 +1,9 @@
-"""The address CRF's features over a whole :class:`.tokens.Batch`, in numpy, and its tags.
+"""The address CRF's features over a whole :class:`.tokens.Batch`, and its tags.
 
-Every token's shape code comes from a per-character table (digit and Latin runs from their length),
-the templates of :mod:`.crf` become integer keys with one matrix product and attribute rows with one
-look-up, and the gazetteer and repeat features become extra (token, attribute row) pairs. The sums of
-those rows and the Viterbi run compiled (:mod:`.kernels`), one call per batch; ties go to the lowest label
-id, as in CRFsuite.
+numpy prepares the batch (every token's shape code from a per-character table; digit and Latin runs from
+their length); the compiled kernels (:mod:`.kernels`) turn it into attribute rows (the templates of
+:mod:`.crf` as integer keys, looked up), add the gazetteer and repeat features as extra (token, attribute
+row) pairs, and sum and decode the rows, one call per batch; ties go to the lowest label id, as in CRFsuite.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ class Features:
 _EMPTY = Features(np.zeros((0, 1), np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64))
 _ZERO = np.zeros(1, np.int64)
 _NONE = np.zeros(0, np.int64)
-_SMALL = 256  # at most this many tokens: keyword, gazetteer and repeat features in Python (fewer calls)
+_SMALL = 256  # at most this many tokens: gazetteer and repeat features in Python (fewer calls)
 _LEFT = 0 * 8 + _CLS.index("^")  # shape ids 0 and 1 are the pads ^ and $
 _RIGHT = 1 * 8 + _CLS.index("$")
 
@@ -209,12 +208,12 @@ def emissions_one(folded: str, toks: list[model.Token]) -> np.ndarray:
 
 @cache
 def _kernel_model() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The model's tables as the kernels take them: keyword id per shape (-1: none), the pads' codes,
-    the template multipliers as integers (exact: every factor is below 2**44)."""
+    """The model's tables as the kernels take them: keyword id per shape (-1: none), the pads' codes and
+    the template multipliers."""
     m = compiled()
     if _COMPONENTS != kernels.COMPONENTS:  # a new component must be computed by the kernel too
         raise ConfigurationError(f"crf._COMPONENTS {_COMPONENTS} differ from kernels.COMPONENTS")
-    return np.where(m.is_kw, m.kw_of, -1), np.array([_LEFT, _RIGHT], np.int64), m.mult.astype(np.int64)
+    return m.kw_of, np.array([_LEFT, _RIGHT], np.int64), m.mult
 
 
 def _template_rows(m: Compiled, t: Tables, codes: np.ndarray, first: np.ndarray, count: np.ndarray) -> np.ndarray:

@@ -102,9 +102,7 @@ def tag_batch(  # pragma: no cover - compiled; exercised through inference.tag_i
     """Best label id of every token (each address is its own sequence)."""
     nl = weights.shape[1]
     out = np.zeros(rows.shape[0], np.int64)
-    longest = 0
-    for a in range(len(count)):
-        longest = max(longest, count[a])
+    longest = _longest(count)
     em = np.empty((longest, nl))
     score = np.empty((longest, nl))  # best path score ending in each label, per position
     for a in range(len(count)):
@@ -180,56 +178,16 @@ def repeat_marks(  # pragma: no cover - compiled; compared with model.repeat_mar
     return out
 
 
-_MULT = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing, as crf._slot
+# ---------------------------------------------------------------- hash tables
 
-
-@_jit()
-def attribute_rows(  # pragma: no cover - compiled; equal to crf._rows (tests)
-    keys: np.ndarray,  # tokens × templates: integer feature keys
-    dense_cols: np.ndarray,  # templates whose keys index dense_rows directly
-    dense_rows: np.ndarray,
-    hash_cols: np.ndarray,  # templates looked up in the open-addressing table
-    table_keys: np.ndarray,  # slot → key (-1 empty), a power-of-two size
-    table_rows: np.ndarray,  # slot → attribute row
-    zero: int,  # the zero row (the model has no such attribute)
-) -> np.ndarray:
-    """Attribute row of every key: :func:`.crf._rows` in one pass (linear probing, as crf._hash_table)."""
-    out = np.empty_like(keys)
-    mask = len(table_keys) - 1
-    shift = np.uint64(64 - _bits(len(table_keys)))
-    for t in range(keys.shape[0]):
-        for c in dense_cols:
-            out[t, c] = dense_rows[keys[t, c]]
-        for c in hash_cols:
-            key = keys[t, c]
-            h = np.int64((np.uint64(key) * _MULT) >> shift)
-            row = zero
-            while table_keys[h] != -1:
-                if table_keys[h] == key:
-                    row = table_rows[h]
-                    break
-                h = (h + 1) & mask
-            out[t, c] = row
-    return out
-
-
-@_jit(inline="always")
-def _bits(size):  # pragma: no cover
-    """log2 of a power of two."""
-    n = 0
-    while (1 << n) < size:
-        n += 1
-    return n
-
-
-# ---------------------------------------------------------------- gazetteer hashes
-
+_MULT = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing
 _EMPTY = -1
 
 
 @_jit()
 def hash_table(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
-    """Open-addressing table (linear probing, at most a quarter full) of uint64 keys → int64 values ≥ 0."""
+    """Open-addressing table (linear probing, at most a quarter full) of uint64 keys → int64 values ≥ 0:
+    the model's n-gram attributes (crf) and the gazetteer's names and prefixes (tokens)."""
     size = 1 << _bits(max(1024, 4 * len(keys)))
     slot_keys = np.zeros(size, np.uint64)
     slot_values = np.full(size, _EMPTY, np.int64)
@@ -253,6 +211,38 @@ def _get(slot_keys, slot_values, key):  # pragma: no cover
         h = (h + 1) & mask
     return _EMPTY
 
+
+@_jit(inline="always")
+def _bits(size):  # pragma: no cover
+    """log2 of a power of two (the least n with 2**n >= size)."""
+    n = 0
+    while (1 << n) < size:
+        n += 1
+    return n
+
+
+@_jit()
+def attribute_rows(  # pragma: no cover - compiled; equal to crf._rows (tests)
+    keys: np.ndarray,  # tokens × templates: integer feature keys
+    dense_cols: np.ndarray,  # templates whose keys index dense_rows directly
+    dense_rows: np.ndarray,
+    hash_cols: np.ndarray,  # templates looked up in the hash table (hash_table's slot keys and rows)
+    table_keys: np.ndarray,
+    table_rows: np.ndarray,
+    zero: int,  # the zero row (the model has no such attribute)
+) -> np.ndarray:
+    """Attribute row of every key: :func:`.crf._rows` in one pass."""
+    out = np.empty_like(keys)
+    for t in range(keys.shape[0]):
+        for c in dense_cols:
+            out[t, c] = dense_rows[keys[t, c]]
+        for c in hash_cols:
+            row = _get(table_keys, table_rows, np.uint64(keys[t, c]))
+            out[t, c] = zero if row == _EMPTY else row
+    return out
+
+
+# ---------------------------------------------------------------- gazetteer
 
 @_jit()
 def gazetteer_hits(  # pragma: no cover - compiled; compared with Gazetteer.raw in the tests

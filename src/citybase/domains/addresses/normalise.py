@@ -60,7 +60,10 @@ def _table() -> dict[int, str]:
     return table
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
+# control and invisible characters (tabs and line breaks are folded to a space too, but are not "control")
+_CONTROLS = (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0), *range(0x200B, 0x2010),
+             0x2028, 0x2029, 0xFEFF)
+_CONTROL = re.compile("[" + "".join(re.escape(chr(c)) for c in _CONTROLS) + "]")
 _DASHES = "‐‑‒–—―−－～~"
 
 
@@ -68,8 +71,7 @@ def _fold_table() -> dict[int, str]:
     """One translation table for the whole fold: controls and tabs → space, then the character table,
     then every dash → ``-`` (one ``str.translate`` call instead of two regex passes and two calls)."""
     table = _table()
-    controls = [*range(0x00, 0x20), *range(0x7F, 0xA0), *range(0x200B, 0x2010), 0x2028, 0x2029, 0xFEFF]
-    for cp in controls:  # _CONTROL's characters, and tabs and line breaks
+    for cp in (*_CONTROLS, 0x09, 0x0A, 0x0D):
         table[cp] = " "
     for c in _DASHES:
         table[ord(c)] = "-"

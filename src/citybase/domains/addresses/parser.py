@@ -346,12 +346,6 @@ _PLAIN = frozenset(ELEMENTS) - _COMPLETED - NUMBER_KINDS  # value = the text, cl
 _RANK = {level: i for i, level in enumerate(TREE_LEVELS)}
 
 
-def _value(lab: str, piece: str) -> str:
-    """The normalised value of an element (short division names completed from the gazetteer)."""
-    value = _VALUES.get(lab + "|" + piece)
-    return _new_value(lab, piece) if value is None else value
-
-
 def _new_value(lab: str, piece: str) -> str:
     value = canonical_folded(lab, piece)
     if lab in _COMPLETED:

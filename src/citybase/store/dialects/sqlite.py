@@ -42,7 +42,8 @@ def fts_name(table_name: str) -> str:
     return f"{table_name}_fts"
 
 
-def _rtree(table_name: str) -> Any:
+def rtree_table(table_name: str) -> Any:
+    """The R*Tree of ``table_name`` as a selectable (id and box columns)."""
     return lightweight_table(
         rtree_name(table_name), column("id"), column("minx"), column("maxx"), column("miny"), column("maxy")
     )
@@ -135,7 +136,7 @@ def _wkb_param(geometry: BaseGeometry) -> Any:
 
 def _rtree_filter(col: Any, bounds: Sequence[float]) -> Any:
     minx, miny, maxx, maxy = bounds
-    rt = _rtree(col.table.name)
+    rt = rtree_table(col.table.name)
     sub = select(rt.c.id).where(rt.c.minx <= maxx, rt.c.maxx >= minx, rt.c.miny <= maxy, rt.c.maxy >= miny)
     return col.table.c.id.in_(sub)
 

@@ -28,7 +28,6 @@ import shapely
 from sqlalchemy import (
     Connection,
     LargeBinary,
-    Table,
     bindparam,
     column,
     false,
@@ -44,7 +43,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList, Grouping
 
 from citybase.standards.mvt import LayerData, encode_layer, tile_bounds
-from citybase.store.dialects.sqlite import rtree_name
+from citybase.store.dialects.sqlite import rtree_table
 from citybase.store.dialects.sqlite_classes import CLASS_EXTENT, CLASS_TABLES, class_rtree_name, rank_ranges
 
 RTREE_FIRST_ZOOM = 13  # from here the tile box is more selective than a class (measured on the bench city)
@@ -52,12 +51,13 @@ USE_CLASS_RTREE = True  # False: the 2-D R*Tree only (the path before migration 
 _HAVE_CLASS_RTREE: set[str] = set()  # databases (engine urls) known to have the class R*Tree
 
 
-def _rtree(table: Table) -> Any:
-    from sqlalchemy import column
-    from sqlalchemy import table as lightweight_table
-
-    return lightweight_table(
-        rtree_name(table.name), column("id"), column("minx"), column("maxx"), column("miny"), column("maxy")
+def _box(rt: Any) -> tuple[Any, ...]:
+    """An R*Tree's rows whose boxes meet the tile's (the bounds are bound per tile)."""
+    return (
+        rt.c.minx <= bindparam("tile_maxx"),
+        rt.c.maxx >= bindparam("tile_minx"),
+        rt.c.miny <= bindparam("tile_maxy"),
+        rt.c.maxy >= bindparam("tile_miny"),
     )
 
 
@@ -116,10 +116,7 @@ def _class_ids(table: Any, codes: frozenset[str]) -> Any:
         # [first + 0.25, last + 0.25], and no other rank does.
         parts.append(
             select(crt.c.id).where(
-                crt.c.minx <= bindparam("tile_maxx"),
-                crt.c.maxx >= bindparam("tile_minx"),
-                crt.c.miny <= bindparam("tile_maxy"),
-                crt.c.maxy >= bindparam("tile_miny"),
+                *_box(crt),
                 crt.c.minc <= literal_column(repr(last + CLASS_EXTENT / 2)),
                 crt.c.maxc >= literal_column(repr(first + CLASS_EXTENT / 2)),
             )
@@ -130,7 +127,7 @@ def _class_ids(table: Any, codes: frozenset[str]) -> Any:
 def _build(
     table: Any, layers: Sequence[Any], rtree_first: bool, indexed: bool = True, codes: frozenset[str] | None = None
 ) -> _Statement:
-    rt = _rtree(table) if codes is None else _class_ids(table, codes)
+    rt = rtree_table(table.name) if codes is None else _class_ids(table, codes)
     columns = list(dict.fromkeys(c for spec in layers for c in spec.columns if c != "id"))  # id: field 0
     attributes = list(dict.fromkeys(a for spec in layers for a in spec.attributes))
     cols: list[Any] = [table.c.id, literal_column(f"{table.name}.geom", LargeBinary)]
@@ -140,16 +137,7 @@ def _build(
     several = len(layers) > 1
     if several:  # which layers each row belongs to (a row may be in several)
         cols += [func.coalesce(w, false()) if w is not None else literal_column("1") for w in wheres]
-    box = (
-        ()
-        if codes is not None
-        else (  # the class R*Tree's subquery holds the box already
-            rt.c.minx <= bindparam("tile_maxx"),
-            rt.c.maxx >= bindparam("tile_minx"),
-            rt.c.miny <= bindparam("tile_maxy"),
-            rt.c.maxy >= bindparam("tile_miny"),
-        )
-    )
+    box = _box(rt) if codes is None else ()  # the class R*Tree's subquery holds the box already
     if indexed:
         q = select(*cols).select_from(table.join(rt, rt.c.id == table.c.id)).where(*box)
     else:  # a past layer version (no R*Tree): every member row, the box is applied after parsing
