@@ -80,7 +80,8 @@ def test_a_page_of_a_small_window_is_planned_on_the_spatial_index(
         else:
             conn.exec_driver_sql("SET enable_seqscan = off")  # a tiny table: make the planner pick an index
             plan = " | ".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
-            assert "ix_city_object_geom_gist" in plan and "pk_city_object" not in plan, plan
+            # either GiST (the 2-D one, or the class one of 0012: on a table this small both cost the same)
+            assert "_gist" in plan and "pk_city_object" not in plan, plan
 
 
 def test_intersects_within_contains_are_exact(store: Store, grid: dict[str, int]) -> None:

@@ -145,7 +145,7 @@ def render_tile(
     raise AssertionError("unreachable")
 
 
-TILE_SESSION_OPTIONS = "-c plan_cache_mode=force_custom_plan -c max_parallel_workers_per_gather=0"
+TILE_SESSION_OPTIONS = "-c plan_cache_mode=force_custom_plan -c max_parallel_workers_per_gather=0 -c jit=off"
 _TILE_ENGINES: weakref.WeakKeyDictionary[Store, Engine] = weakref.WeakKeyDictionary()
 _ENGINE_LOCK = threading.Lock()
 
@@ -171,6 +171,9 @@ def _tile_engine(store: Store) -> Engine:
                     # ANDed in. Keep the prepared parse, plan each tile for its own box.
                     # No parallel workers: a tile server's parallelism is its concurrent requests; with
                     # workers, 8 requests for large tiles ran as 24 backends fighting for 2 cores.
+                    # No JIT: a large tile's cost estimate passes jit_above_cost, and compiling the plan's
+                    # expressions (~240 ms for a z12 tile of the city) buys nothing, as the time is in
+                    # ST_AsMVTGeom and ST_AsMVT (C functions): z12 tiles 25 % faster without it.
                     connect_args={"options": TILE_SESSION_OPTIONS},
                 )
                 _TILE_ENGINES[store] = engine

@@ -85,7 +85,21 @@ def _text_match(element: TextMatch, compiler: SQLCompiler, **kw: Any) -> str:
 
 
 def extensions_ddl() -> list[str]:
-    return ["CREATE EXTENSION IF NOT EXISTS postgis", "CREATE EXTENSION IF NOT EXISTS pg_trgm"]
+    # btree_gist: the class code in a GiST key (class_geom_index_ddl). It is a trusted extension
+    # (PostgreSQL 13+), so a database owner without superuser rights may create it.
+    return [f"CREATE EXTENSION IF NOT EXISTS {name}" for name in ("postgis", "pg_trgm", "btree_gist")]
+
+
+CLASS_GEOM_INDEX = "ix_city_object_class_geom_gist"
+
+
+def class_geom_index_ddl() -> list[str]:
+    """The class spatial index of ``city_object`` (migration 0012): one GiST over (class_code, geom), so
+    a class-restricted box query scans only that class's objects."""
+    return [
+        "CREATE EXTENSION IF NOT EXISTS btree_gist",
+        f"CREATE INDEX IF NOT EXISTS {CLASS_GEOM_INDEX} ON city_object USING gist (class_code, geom)",
+    ]
 
 
 def spatial_index_ddl(table_name: str, geom_column: str) -> list[str]:
