@@ -195,3 +195,45 @@ def test_geometries_round_trip_exactly(store: Store, platform: Platform) -> None
         SYSTEM, NewObject(class_code="020101", name="长虹路", geometry=line, attributes={"road_class": "主干路"})
     )
     assert platform.objects.get(obj.id).geometry.equals_exact(line, 0)
+
+
+def test_spatial_and_text_statements_are_compiled_once_with_their_values_bound(
+    store: Store, grid: dict[str, int]
+) -> None:
+    """The neutral elements carry their values as bound parameters (store/elements.py): the same query
+    shape with other values is one SQL text, compiled once and cached, and each run gets its own values
+    (a value baked in at compile time would come back in every later query)."""
+    x, y = ORIGIN
+    texts: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if "city_object" in statement:
+            texts.append(statement)
+
+    def cached(conds: list[Any]) -> list[set[int]]:
+        texts.clear()
+        event.listen(store.engine, "before_cursor_execute", record)
+        try:
+            return [_ids(store, c) for c in conds]
+        finally:
+            event.remove(store.engine, "before_cursor_execute", record)
+
+    c = city_object.c
+    windows = [BBox(x - 1e-4, y - 1e-4, x + 1e-4, y + 1e-4), BBox(x + 0.0019, y + 0.0019, x + 0.0021, y + 0.0021)]
+    assert cached([bbox_intersects(c.geom, w) for w in windows]) == [{grid["lamp00"]}, {grid["lamp22"]}]
+    assert len(set(texts)) == 1 and str(x - 1e-4) not in texts[0], texts
+    shapes = [box(x - 5e-4, y - 5e-4, x + 5e-4, y + 5e-4), box(x + 0.0015, y - 5e-4, x + 0.0025, y + 5e-4)]
+    assert cached([within(c.geom, s) for s in shapes]) == [{grid["lamp00"]}, {grid["lamp20"]}]
+    assert len(set(texts)) == 1
+    near = [
+        c.id.in_([grid["lamp00"], grid["lamp22"]]) & (distance_m(c.geom, p) < 50)
+        for p in (point_at(0, 0), point_at(0.002, 0.002))
+    ]
+    assert cached(near) == [{grid["lamp00"]}, {grid["lamp22"]}]
+    assert cached([text_match(c.name, t) for t in ("路灯00", "路灯21", "中心", "灯2")]) == [
+        {grid["lamp00"]},
+        {grid["lamp21"]},
+        {grid["building"]},
+        {grid["lamp20"], grid["lamp21"], grid["lamp22"]},
+    ]
+    assert "路灯" not in "".join(texts) and "中心" not in "".join(texts)

@@ -2,17 +2,24 @@
 
 Each element is compiled by one rule per database in ``store/dialects/`` (the Nominatim pattern):
 domain code builds queries from these and never writes ``ST_`` functions or R*Tree lookups itself.
-Elements carry shapely values, so they opt out of the statement cache (``inherit_cache = False``).
+
+Elements hold their values as bound parameters that are part of the element (``_traverse_internals``),
+so statements using them are compiled once and cached like any other: SQLAlchemy takes the values of a
+new statement from these parameters. The compile rules must read values only from them, never from the
+shapely ``geometry`` kept beside for Python callers (a value read at compile time would be the first
+statement's value in every later one).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Boolean, Float, LargeBinary
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Boolean, Float, LargeBinary, String, bindparam
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from citybase.kernel.geo import BBox
 
@@ -39,50 +46,87 @@ class GeomAsWKB(_TypedWrapper):
     name = "geom_as_wkb"
 
 
+_CLAUSE = InternalTraversal.dp_clauseelement
+
+
+def _value(value: Any, type_: Any) -> BindParameter[Any]:
+    return bindparam(None, value, type_=type_, unique=True)
+
+
 class SpatialPredicate(ColumnElement[bool]):
-    """``column <op> geometry`` for op in intersects / within / contains / bbox."""
+    """``column <op> geometry`` for op in intersects / within / contains / bbox.
+
+    Bound parameters: ``wkb`` (the geometry) and ``minx`` … ``maxy`` (its bounds)."""
 
     type = Boolean()
-    inherit_cache = False
+    inherit_cache = True
     _is_implicitly_boolean = True  # a WHERE clause as is; never "(predicate) = 1", which defeats the R*Tree
+    _traverse_internals = [  # noqa: RUF012  (a list, as SQLAlchemy declares it)
+        ("operation", InternalTraversal.dp_string),
+        ("column", _CLAUSE),
+        ("wkb", _CLAUSE),
+        ("minx", _CLAUSE),
+        ("miny", _CLAUSE),
+        ("maxx", _CLAUSE),
+        ("maxy", _CLAUSE),
+    ]
 
     def __init__(self, op: str, column: Any, geometry: BaseGeometry) -> None:
         self.operation = op
         self.column = column
         self.geometry = geometry
+        self.wkb = _value(shapely.to_wkb(geometry), LargeBinary())
+        self.minx, self.miny, self.maxx, self.maxy = (_value(float(v), Float()) for v in geometry.bounds)
 
 
 class DistanceMetres(ColumnElement[float]):
-    """Geodesic distance in metres between a geometry column and a geometry value."""
+    """Geodesic distance in metres between a geometry column and a geometry value (bound as ``wkb``)."""
 
     type = Float()
-    inherit_cache = False
+    inherit_cache = True
+    _traverse_internals = [("column", _CLAUSE), ("wkb", _CLAUSE)]  # noqa: RUF012  (as SQLAlchemy declares it)
 
     def __init__(self, column: Any, geometry: BaseGeometry) -> None:
         self.column = column
         self.geometry = geometry
+        self.wkb = _value(shapely.to_wkb(geometry), LargeBinary())
 
 
 class AreaSquareMetres(ColumnElement[float]):
     """Geodesic area of a geometry column on the CGCS2000 (GRS 80) ellipsoid."""
 
     type = Float()
-    inherit_cache = False
+    inherit_cache = True
+    _traverse_internals = [("column", _CLAUSE)]  # noqa: RUF012
 
     def __init__(self, column: Any) -> None:
         self.column = column
 
 
 class TextMatch(ColumnElement[bool]):
-    """Substring search of Chinese text in an indexed text column (FTS5 trigram / ILIKE)."""
+    """Substring search of Chinese text in an indexed text column (FTS5 trigram / ILIKE).
+
+    The text's length picks the SQL on SQLite (the trigram index needs three characters), so the
+    ``short`` flag is part of the cache key; the value itself is bound (``pattern``: for ILIKE / LIKE,
+    ``phrase``: for FTS5 MATCH)."""
 
     type = Boolean()
-    inherit_cache = False
+    inherit_cache = True
     _is_implicitly_boolean = True  # as above: keep the FTS5 / trigram index usable
+    _traverse_internals = [  # noqa: RUF012  (a list, as SQLAlchemy declares it)
+        ("column", _CLAUSE),
+        ("short", InternalTraversal.dp_boolean),
+        ("pattern", _CLAUSE),
+        ("phrase", _CLAUSE),
+    ]
 
     def __init__(self, column: Any, text: str) -> None:
         self.column = column
         self.text = text
+        self.short = len(text) < 3
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        self.pattern = _value(f"%{escaped}%", String())
+        self.phrase = _value('"' + text.replace('"', '""') + '"', String())
 
 
 def bbox_intersects(column: Any, bbox: BBox) -> SpatialPredicate:

@@ -51,7 +51,18 @@ class Store:
             self.engine: Engine = self._sqlite_engine(echo)
         elif backend == "postgresql":
             self.dialect = postgis
-            self.engine = create_engine(self.url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            # Custom plans only: statements are compiled once with bound parameters (store/elements.py) and
+            # psycopg prepares them after five runs; PostgreSQL would then switch to a generic plan, blind
+            # to the values that decide the plan (the size of a bbox: the spatial index for a small window,
+            # the primary key for the whole city).
+            self.engine = create_engine(
+                self.url,
+                echo=echo,
+                pool_size=10,
+                max_overflow=20,
+                pool_pre_ping=True,
+                connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
+            )
         else:
             raise ConfigurationError(f"unsupported database {backend!r}: use sqlite:// or postgresql://")
         self.name = "sqlite" if backend == "sqlite" else "postgis"

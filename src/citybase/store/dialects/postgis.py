@@ -15,10 +15,8 @@ from sqlalchemy import (
     Connection,
     Date,
     DateTime,
-    LargeBinary,
     Table,
     TypeDecorator,
-    bindparam,
     func,
     literal_column,
     select,
@@ -47,11 +45,6 @@ def _geom_as_wkb(element: GeomAsWKB, compiler: SQLCompiler, **kw: Any) -> str:
     return f"ST_AsBinary({compiler.process(element.clauses, **kw)})"
 
 
-def _geom_param(geometry: BaseGeometry, compiler: SQLCompiler, **kw: Any) -> str:
-    param = bindparam(None, shapely.to_wkb(geometry), type_=LargeBinary, unique=True)
-    return f"ST_GeomFromWKB({compiler.process(param, **kw)}, {SRID})"
-
-
 _PREDICATES = {"intersects": "ST_Intersects", "within": "ST_Within", "contains": "ST_Contains"}
 
 
@@ -59,15 +52,15 @@ _PREDICATES = {"intersects": "ST_Intersects", "within": "ST_Within", "contains":
 def _spatial_predicate(element: SpatialPredicate, compiler: SQLCompiler, **kw: Any) -> str:
     col = compiler.process(element.column, **kw)
     if element.operation == "bbox":
-        minx, miny, maxx, maxy = element.geometry.bounds
-        return f"({col} && ST_MakeEnvelope({minx!r}, {miny!r}, {maxx!r}, {maxy!r}, {SRID}))"
-    return f"{_PREDICATES[element.operation]}({col}, {_geom_param(element.geometry, compiler, **kw)})"
+        corners = ", ".join(compiler.process(p, **kw) for p in (element.minx, element.miny, element.maxx, element.maxy))
+        return f"({col} && ST_MakeEnvelope({corners}, {SRID}))"
+    return f"{_PREDICATES[element.operation]}({col}, ST_GeomFromWKB({compiler.process(element.wkb, **kw)}, {SRID}))"
 
 
 @compiles(DistanceMetres, "postgresql")
 def _distance_m(element: DistanceMetres, compiler: SQLCompiler, **kw: Any) -> str:
     col = compiler.process(element.column, **kw)
-    return f"ST_Distance({col}::geography, {_geom_param(element.geometry, compiler, **kw)}::geography)"
+    return f"ST_Distance({col}::geography, ST_GeomFromWKB({compiler.process(element.wkb, **kw)}, {SRID})::geography)"
 
 
 @compiles(AreaSquareMetres, "postgresql")
@@ -77,8 +70,7 @@ def _area_m2(element: AreaSquareMetres, compiler: SQLCompiler, **kw: Any) -> str
 
 @compiles(TextMatch, "postgresql")
 def _text_match(element: TextMatch, compiler: SQLCompiler, **kw: Any) -> str:
-    escaped = element.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return compiler.process(element.column.ilike(f"%{escaped}%", escape="\\"), **kw)
+    return compiler.process(element.column.ilike(element.pattern, escape="\\"), **kw)
 
 
 # --- DDL ---------------------------------------------------------------------------------------------

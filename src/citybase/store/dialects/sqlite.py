@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Connection, LargeBinary, Table, and_, bindparam, column, func, literal_column, select
+from sqlalchemy import Connection, Table, and_, column, func, literal_column, select
 from sqlalchemy import table as lightweight_table
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -130,11 +130,7 @@ def _geom_as_wkb(element: GeomAsWKB, compiler: SQLCompiler, **kw: Any) -> str:
     return compiler.process(element.clauses, **kw)
 
 
-def _wkb_param(geometry: BaseGeometry) -> Any:
-    return bindparam(None, shapely.to_wkb(geometry), type_=LargeBinary, unique=True)
-
-
-def _rtree_filter(col: Any, bounds: Sequence[float]) -> Any:
+def _rtree_filter(col: Any, bounds: Sequence[Any]) -> Any:
     minx, miny, maxx, maxy = bounds
     rt = rtree_table(col.table.name)
     sub = select(rt.c.id).where(rt.c.minx <= maxx, rt.c.maxx >= minx, rt.c.miny <= maxy, rt.c.maxy >= miny)
@@ -147,18 +143,18 @@ def _spatial_predicate(element: SpatialPredicate, compiler: SQLCompiler, **kw: A
         # a column of a subquery (e.g. a layer version's rows): no R*Tree of its own, so the exact test
         # alone (a "bbox" test becomes "intersects the box")
         op = "intersects" if element.operation == "bbox" else element.operation
-        exact_only = getattr(func, f"cb_{op}")(element.column, _wkb_param(element.geometry)) == 1
+        exact_only = getattr(func, f"cb_{op}")(element.column, element.wkb) == 1
         return compiler.process(exact_only, **kw)
-    pre = _rtree_filter(element.column, element.geometry.bounds)
+    pre = _rtree_filter(element.column, (element.minx, element.miny, element.maxx, element.maxy))
     if element.operation == "bbox":
         return compiler.process(pre, **kw)
-    exact = getattr(func, f"cb_{element.operation}")(element.column, _wkb_param(element.geometry)) == 1
+    exact = getattr(func, f"cb_{element.operation}")(element.column, element.wkb) == 1
     return compiler.process(and_(pre, exact), **kw)
 
 
 @compiles(DistanceMetres, "sqlite")
 def _distance_m(element: DistanceMetres, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(func.cb_distance_m(element.column, _wkb_param(element.geometry)), **kw)
+    return compiler.process(func.cb_distance_m(element.column, element.wkb), **kw)
 
 
 @compiles(AreaSquareMetres, "sqlite")
@@ -166,21 +162,13 @@ def _area_m2(element: AreaSquareMetres, compiler: SQLCompiler, **kw: Any) -> str
     return compiler.process(func.cb_area_m2(element.column), **kw)
 
 
-def _fts_phrase(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
-
-
 @compiles(TextMatch, "sqlite")
 def _text_match(element: TextMatch, compiler: SQLCompiler, **kw: Any) -> str:
     col = element.column
-    text = element.text
-    if len(text) < 3:  # the trigram tokenizer needs three characters; short queries scan with LIKE
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return compiler.process(col.like(f"%{escaped}%", escape="\\"), **kw)
+    if element.short:  # the trigram tokenizer needs three characters; short queries scan with LIKE
+        return compiler.process(col.like(element.pattern, escape="\\"), **kw)
     fts = lightweight_table(fts_name(col.table.name), column("rowid"))
-    sub = select(fts.c.rowid).where(
-        literal_column(fts_name(col.table.name)).op("MATCH")(bindparam(None, _fts_phrase(text), unique=True))
-    )
+    sub = select(fts.c.rowid).where(literal_column(fts_name(col.table.name)).op("MATCH")(element.phrase))
     return compiler.process(col.table.c.id.in_(sub), **kw)
 
 

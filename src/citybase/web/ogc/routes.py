@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -31,7 +32,7 @@ from citybase.web.ogc.common import (
     self_links,
     wants_html,
 )
-from citybase.web.ogc.geojson import feature, output_geometry, properties
+from citybase.web.ogc.geojson import feature, geometry_fragments, output_geometry, properties
 from citybase.web.ogc.openapi import openapi_document
 from citybase.web.ogc.params import items_params, parse_crs_uri, parse_version
 from citybase.web.serialize import iso
@@ -202,15 +203,6 @@ def items_endpoint(collection_id: str, request: Request, actor: ActorDep) -> Res
         links.append(_page_link(request, "next", q.offset + q.limit, "next page"))
     if q.offset > 0:
         links.append(_page_link(request, "prev", max(0, q.offset - q.limit), "previous page"))
-    body: dict[str, Any] = {
-        "type": "FeatureCollection",
-        "features": [feature(o, params.crs) for o in page.items],
-        "links": links,
-        "timeStamp": iso(datetime.now(UTC).replace(microsecond=0)),
-        "numberReturned": len(page.items),
-    }
-    if page.matched is not None:
-        body["numberMatched"] = page.matched
     if as_html:
         at = "" if q.version is None else f"&version={q.version}"
         title = lyr.title if q.version is None else f"{lyr.title} (v{q.version})"
@@ -230,7 +222,22 @@ def items_endpoint(collection_id: str, request: Request, actor: ActorDep) -> Res
         return html.page(
             f"{title}: features", info + html.table(["id", "name", "code", "geometry"], rows), base(request)
         )
-    return _json(body, GEOJSON, {"Content-Crs": f"<{params.crs}>"})
+    geometries = geometry_fragments([o.geometry for o in page.items], params.crs)
+    body: dict[str, Any] = {
+        "type": "FeatureCollection",
+        "features": [feature(o, params.crs, geometry=g) for o, g in zip(page.items, geometries, strict=True)],
+        "links": links,
+        "timeStamp": iso(datetime.now(UTC).replace(microsecond=0)),
+        "numberReturned": len(page.items),
+    }
+    if page.matched is not None:
+        body["numberMatched"] = page.matched
+    headers = {"Content-Crs": f"<{params.crs}>"}
+    try:
+        return Response(orjson.dumps(body), media_type=GEOJSON, headers=headers)
+    except orjson.JSONEncodeError:  # what orjson refuses (an integer attribute beyond 64 bits): the plain encoder
+        body["features"] = [feature(o, params.crs) for o in page.items]
+        return _json(body, GEOJSON, headers)
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}")
