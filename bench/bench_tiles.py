@@ -173,16 +173,16 @@ def ensure_loaded(p: Platform, objects: int, label: str) -> None:
 
 
 def raw_sql_for(p: Platform, class_code: str) -> str:
-    cls = p.classes.find(class_code)
-    pairs = ", ".join(f"'{a.name}', attributes -> '{a.name}'" for a in cls.attributes)
-    columns = f"id, name, class_code, code, jsonb_strip_nulls(jsonb_build_object({pairs})) AS attrs"
-    return raw_tile_sql(f"class_code = '{class_code}' AND state <> 'retired'", columns)
+    """The plainest statement giving the class tileset's features: the validated attributes document as
+    it is (until 2026-12-07 this built the same ``jsonb_build_object`` of the class's keys as citybase)."""
+    return raw_tile_sql(f"class_code = '{class_code}' AND state <> 'retired'", "id, name, class_code, code, attributes")
 
 
 def spec_for(p: Platform, class_code: str) -> TileLayerSpec:
     """The same layer as the raw query (all attributes, no simplification), through citybase's store."""
     where = and_(city_object.c.class_code == class_code, city_object.c.state != "retired")
-    return TileLayerSpec(class_code, where, attributes=tuple(a.name for a in p.classes.find(class_code).attributes))
+    keys = tuple(a.name for a in p.classes.find(class_code).attributes)
+    return TileLayerSpec(class_code, where, attributes=keys, all_attributes=True)
 
 
 def main() -> None:

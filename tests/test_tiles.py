@@ -100,6 +100,35 @@ def test_store_render_mvt_layers_where_and_attributes(platform: Platform) -> Non
         assert render_mvt(conn, (Z, TILE[1] + 5, TILE[2]), specs) == b""
 
 
+def test_all_attributes_layers_keep_only_the_class_attributes(platform: Platform) -> None:
+    """A class tileset selects every attribute of its class (``all_attributes``): validated documents go
+    into the tile as they are on PostGIS, and a document with a key the class does not have (written
+    before the class changed, or by SQL) is still cut down to the class's attributes."""
+    a = add_building(platform, "A", floors=6, height_m=18.5, use="住宅")
+    b = add_building(platform, "B", dx=0.0004, floors=3)
+    with platform.store.write() as conn:
+        conn.execute(
+            city_object.update()
+            .where(city_object.c.id == b.id)
+            .values(attributes={"floors": 3, "secret_note": "不应出图", "height_m": None})
+        )
+    platform.tiles.bump({"050101"})
+    got = features(platform.tiles.tile("050101", *TILE).data, "050101")
+    assert got[a.id]["properties"] == {
+        "id": a.id,
+        "name": "A",
+        "class_code": "050101",
+        "floors": 6,
+        "height_m": 18.5,
+        "use": "住宅",
+    }
+    assert got[b.id]["properties"] == {"id": b.id, "name": "B", "class_code": "050101", "floors": 3}
+    everything = [TileLayerSpec("b", city_object.c.class_code == "050101", attributes=("floors",), all_attributes=True)]
+    with platform.store.read() as conn:  # a selection marked complete that is not: other keys are still cut
+        props = features(render_mvt(conn, TILE, everything), "b")[a.id]["properties"]
+    assert props == {"id": a.id, "name": "A", "class_code": "050101", "floors": 6}
+
+
 def test_retired_objects_are_not_drawn(platform: Platform) -> None:
     a = add_building(platform, "A")
     platform.objects.retire(SYSTEM, a.id, a.version)

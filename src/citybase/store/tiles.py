@@ -42,7 +42,9 @@ class TileLayerSpec:
     ``city_object.c.class_code == "050101"``), or None for all objects. ``columns``: plain columns
     written as properties (from :data:`COLUMNS`). ``attributes``: keys of the ``attributes`` document
     written as properties (missing or null values are left out). ``simplify_px``: Douglas–Peucker
-    tolerance in tile pixels (0 = none). The feature id is always the object id.
+    tolerance in tile pixels (0 = none). The feature id is always the object id. ``all_attributes``:
+    ``attributes`` are all the keys the objects' class allows, so a document with no other key (every
+    validated one) may be written as it is (PostGIS: no per-row ``jsonb_build_object``).
     """
 
     name: str
@@ -50,6 +52,7 @@ class TileLayerSpec:
     columns: tuple[str, ...] = ("id", "name", "class_code", "code")
     attributes: tuple[str, ...] = field(default_factory=tuple)
     simplify_px: float = 0.0
+    all_attributes: bool = False
 
     def __post_init__(self) -> None:
         bad = [c for c in self.columns if c not in COLUMNS] + [a for a in self.attributes if not _KEY.match(a)]

@@ -52,7 +52,9 @@ def _member_spec(d: MemberLayerDef, z: int) -> TileLayerSpec:
         where = and_(t.c.class_code == d.class_code, t.c.state != LifecycleState.RETIRED.value, _member(d.layer_id))
     else:
         where = None  # the rows of the version are the members already (LayerVersionRows)
-    return TileLayerSpec(d.class_code, where, attributes=d.attributes, simplify_px=simplify)
+    return TileLayerSpec(
+        d.class_code, where, attributes=d.attributes, simplify_px=simplify, all_attributes=d.all_attributes
+    )
 
 
 def _member(layer_id: int) -> Any:
@@ -74,7 +76,9 @@ def dataset_tileset(lyr: Layer, cls: ObjectClass, version: int | None = None) ->
     """The tileset of a dataset layer: its class's zooms and attributes, its members only."""
     base = class_tileset(cls)
     d = base.layers[0]
-    member = MemberLayerDef(d.class_code, d.minzoom, d.maxzoom, d.attributes, layer_id=lyr.id, version=version)
+    member = MemberLayerDef(
+        d.class_code, d.minzoom, d.maxzoom, d.attributes, d.all_attributes, layer_id=lyr.id, version=version
+    )
     title = lyr.title if version is None else f"{lyr.title} (v{version})"
     return Tileset(cache_name(lyr, version), title, lyr.description or base.description, (member,), base.minzoom)
 

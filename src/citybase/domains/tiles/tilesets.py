@@ -28,6 +28,7 @@ class LayerDef:
     minzoom: int = 0
     maxzoom: int = MAX_ZOOM
     attributes: tuple[str, ...] = ()
+    all_attributes: bool = False  # attributes are every attribute of the class (TileLayerSpec)
 
     def spec(self, z: int) -> TileLayerSpec:
         return _spec(self, z)
@@ -38,7 +39,9 @@ def _spec(layer: LayerDef, z: int) -> TileLayerSpec:
     """One spec object per layer and zoom, reused for every tile (the store caches its SQL per spec)."""
     where = and_(city_object.c.class_code == layer.class_code, city_object.c.state != "retired")
     simplify = SIMPLIFY_PX if z < DETAIL_ZOOM else 0.0
-    return TileLayerSpec(layer.class_code, where, attributes=layer.attributes, simplify_px=simplify)
+    return TileLayerSpec(
+        layer.class_code, where, attributes=layer.attributes, simplify_px=simplify, all_attributes=layer.all_attributes
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +96,6 @@ def class_tileset(cls: ObjectClass) -> Tileset:
         cls.code,
         f"{cls.name} ({cls.name_en})",
         f"City objects of class {cls.code} {cls.name}",
-        (LayerDef(cls.code, minzoom, attributes=attrs),),
+        (LayerDef(cls.code, minzoom, attributes=attrs, all_attributes=True),),
         minzoom=minzoom,
     )
