@@ -10,8 +10,9 @@ from rich.table import Table
 from citybase.cli.common import cli_actor, console, handle_errors, state
 from citybase.domains.grids import LEVELS, generate_from_communities
 
-app = typer.Typer(help="Management grids (网格): district → street → community → grid → micro-grid.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Management grids (网格): district → street → community → grid → micro-grid.", no_args_is_help=True
+)
 
 
 @app.command("generate")
@@ -37,9 +38,14 @@ def list_grids(
     table = Table("id", "code", "level", "name", "workers", "reviewers")
     for g in grids.find(level=level, parent_id=parent_id, limit=limit):
         members = grids.members(g.id)
-        table.add_row(str(g.id), g.code, g.level, g.name,
-                      ", ".join(m.username for m in members if m.duty == "worker"),
-                      ", ".join(m.username for m in members if m.duty == "reviewer"))
+        table.add_row(
+            str(g.id),
+            g.code,
+            g.level,
+            g.name,
+            ", ".join(m.username for m in members if m.duty == "worker"),
+            ", ".join(m.username for m in members if m.duty == "reviewer"),
+        )
     console.print(table)
 
 

@@ -53,15 +53,21 @@ def stats_command(
     stats = state.platform().population
     day = date.fromisoformat(at) if at else None
     actor = cli_actor()
-    out = {"communities": stats.by_community(actor), "age_bands": stats.by_age_band(actor, day),
-           "residence_types": stats.by_residence_type(actor), "school_age": stats.school_age_by_zone(actor, day)}
+    out = {
+        "communities": stats.by_community(actor),
+        "age_bands": stats.by_age_band(actor, day),
+        "residence_types": stats.by_residence_type(actor),
+        "school_age": stats.school_age_by_zone(actor, day),
+    }
     if as_json:
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
         return
-    for title, rows, key, value in (("社区 community", out["communities"], "community", "residents"),
-                                    ("年龄段 age band", out["age_bands"], "band", "residents"),
-                                    ("人口类型 residence type", out["residence_types"], "residence_type", "people"),
-                                    ("学区 enrolment zone (6-14)", out["school_age"], "name", "children")):
+    for title, rows, key, value in (
+        ("社区 community", out["communities"], "community", "residents"),
+        ("年龄段 age band", out["age_bands"], "band", "residents"),
+        ("人口类型 residence type", out["residence_types"], "residence_type", "people"),
+        ("学区 enrolment zone (6-14)", out["school_age"], "name", "children"),
+    ):
         table = Table(title, value, title=None)
         for row in rows:
             table.add_row(str(row[key]), str(row[value]))

@@ -59,15 +59,17 @@ def demo_users() -> list[tuple[str, str, str | None, str]]:
         if d.classes:
             users.append((f"{d.code}_admin", "department_admin", d.code, f"{d.name}管理员"))
             users.append((f"{d.code}_user", "department_user", d.code, f"{d.name}业务员"))
-    users += [("grid_worker1", "grid_worker", "zwsjd", "真武山街道网格员"),
-              ("reviewer1", "reviewer", "zwsjd", "真武山街道审核员"),
-              ("grid_worker2", "grid_worker", None, "古城街道网格员"),  # a second street (demo/grids.py)
-              ("reviewer2", "reviewer", None, "古城街道审核员"),
-              ("viewer1", "viewer", None, "浏览用户"),
-              ("mzj_admin", "department_admin", "mzj", "民政局地名管理员"),
-              ("mzj_user", "department_user", "mzj", "民政局地名业务员"),
-              ("hjzy_user", "department_user", "hjzy", "汉江置业报建员"),
-              ("scjgj_user", "department_user", "scjgj", "市场监管局登记员")]  # second review of org tasks
+    users += [
+        ("grid_worker1", "grid_worker", "zwsjd", "真武山街道网格员"),
+        ("reviewer1", "reviewer", "zwsjd", "真武山街道审核员"),
+        ("grid_worker2", "grid_worker", None, "古城街道网格员"),  # a second street (demo/grids.py)
+        ("reviewer2", "reviewer", None, "古城街道审核员"),
+        ("viewer1", "viewer", None, "浏览用户"),
+        ("mzj_admin", "department_admin", "mzj", "民政局地名管理员"),
+        ("mzj_user", "department_user", "mzj", "民政局地名业务员"),
+        ("hjzy_user", "department_user", "hjzy", "汉江置业报建员"),
+        ("scjgj_user", "department_user", "scjgj", "市场监管局登记员"),
+    ]  # second review of org tasks
     return users
 
 
@@ -89,6 +91,7 @@ def ensure_accounts(platform: Any) -> dict[str, int]:
 
 
 # --- the marker ------------------------------------------------------------------------------------
+
 
 def read_marker(platform: Any) -> dict[str, Any] | None:
     with platform.store.read() as conn:
@@ -112,19 +115,37 @@ def _claim(platform: Any, scale: str, seed: int) -> None:
     with platform.store.write() as conn:
         if conn.execute(select(platform_meta.c.key).where(platform_meta.c.key == MARKER_KEY)).first():
             raise ConflictError("the demo city is already built in this database (see `citybase demo`)")
-        conn.execute(platform_meta.insert().values(key=MARKER_KEY, value={
-            "state": "building", "scale": scale, "seed": seed, "started_at": datetime.now(UTC).isoformat()}))
+        conn.execute(
+            platform_meta.insert().values(
+                key=MARKER_KEY,
+                value={"state": "building", "scale": scale, "seed": seed, "started_at": datetime.now(UTC).isoformat()},
+            )
+        )
 
 
-def _finish(conn: Connection, scale: str, seed: int, counts: dict[str, int], registries: dict[str, int],
-            seconds: float) -> None:
-    conn.execute(update(platform_meta).where(platform_meta.c.key == MARKER_KEY).values(value={
-        "state": "built", "scale": scale, "seed": seed, "counts": counts, "registries": registries,
-        "seconds": round(seconds, 1),
-        "built_at": datetime.now(UTC).isoformat(), "generator": 1}))
+def _finish(
+    conn: Connection, scale: str, seed: int, counts: dict[str, int], registries: dict[str, int], seconds: float
+) -> None:
+    conn.execute(
+        update(platform_meta)
+        .where(platform_meta.c.key == MARKER_KEY)
+        .values(
+            value={
+                "state": "built",
+                "scale": scale,
+                "seed": seed,
+                "counts": counts,
+                "registries": registries,
+                "seconds": round(seconds, 1),
+                "built_at": datetime.now(UTC).isoformat(),
+                "generator": 1,
+            }
+        )
+    )
 
 
 # --- the build -------------------------------------------------------------------------------------
+
 
 def build_demo(platform: Any, scale: str, progress: Progress | None = None, *, seed: int = SEED) -> DemoReport:
     prof = profile(scale)
@@ -169,8 +190,9 @@ def _write_divisions(writer: Writer, geo: Geography) -> dict[str, int]:
         bundle.add(0, Record("090101", w.name, w.geometry, {"water_type": w.water_type}))
     street_index = {}
     for s in geo.streets:
-        street_index[s.code] = bundle.add(1, Record("070102", s.name, s.geometry, {"division_code": s.code},
-                                                    district_index[s.district_code]))
+        street_index[s.code] = bundle.add(
+            1, Record("070102", s.name, s.geometry, {"division_code": s.code}, district_index[s.district_code])
+        )
     for c in geo.communities:
         bundle.add(2, Record("070103", c.name, c.geometry, {"division_code": c.code}, street_index[c.street_code]))
     writer.add(bundle)
@@ -205,14 +227,18 @@ def _plans(geo: Geography, built: list[Community]) -> dict[str, tuple[tuple[floa
     groups: dict[str, tuple[tuple[float, float], list[Community]]] = {}
     for c in built:
         street = streets[c.street_code]
-        key, origin = (street.district_code, seats[street.district_code]) if street.kind == "urban" else \
-            (street.code, street.seed)
+        key, origin = (
+            (street.district_code, seats[street.district_code])
+            if street.kind == "urban"
+            else (street.code, street.seed)
+        )
         groups.setdefault(key, (origin, []))[1].append(c)
     return dict(sorted(groups.items()))
 
 
-def _plan(key: str, origin: tuple[float, float], members: list[Community], reach: float, book: NameBook,
-          seed: int) -> StreetPlan:
+def _plan(
+    key: str, origin: tuple[float, float], members: list[Community], reach: float, book: NameBook, seed: int
+) -> StreetPlan:
     frame = Frame(*origin)
     u, v = frame.to_local(np.array([c.seed[0] for c in members]), np.array([c.seed[1] for c in members]))
     extent = float(np.max(np.hypot(u, v))) + reach + 1000.0
@@ -220,8 +246,15 @@ def _plan(key: str, origin: tuple[float, float], members: list[Community], reach
     return make_plan(origin, rng, book, math.ceil(extent / 100.0) * 100.0)
 
 
-def _build_urban(writer: Writer, geo: Geography, prof: ScaleProfile, community_ids: dict[str, int],
-                 water: BaseGeometry | None, seed: int, tell: Progress) -> None:
+def _build_urban(
+    writer: Writer,
+    geo: Geography,
+    prof: ScaleProfile,
+    community_ids: dict[str, int],
+    water: BaseGeometry | None,
+    seed: int,
+    tell: Progress,
+) -> None:
     built = _built(prof, geo)
     kinds = {s.code: s.kind for s in geo.streets}
     book = NameBook(np.random.default_rng([seed, 99]))
@@ -239,8 +272,15 @@ def _build_urban(writer: Writer, geo: Geography, prof: ScaleProfile, community_i
             tell("built communities", done, len(built))
 
 
-def _build_villages(writer: Writer, geo: Geography, prof: ScaleProfile, community_ids: dict[str, int],
-                    water: BaseGeometry | None, seed: int, tell: Progress) -> None:
+def _build_villages(
+    writer: Writer,
+    geo: Geography,
+    prof: ScaleProfile,
+    community_ids: dict[str, int],
+    water: BaseGeometry | None,
+    seed: int,
+    tell: Progress,
+) -> None:
     lo, hi = prof.village_houses
     if hi <= 0:
         return

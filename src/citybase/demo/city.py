@@ -72,8 +72,15 @@ def urban_community(site: Site, rng: np.random.Generator) -> Bundle:
     bundle = Bundle()
     rs = layout.roads(plan, area)
     for r in rs:
-        bundle.add(0, Record("020101", r.name, _ll(plan.frame, r.line),
-                             {"road_class": r.road_class, "lanes": r.lanes, "width_m": r.width}))
+        bundle.add(
+            0,
+            Record(
+                "020101",
+                r.name,
+                _ll(plan.frame, r.line),
+                {"road_class": r.road_class, "lanes": r.lanes, "width_m": r.width},
+            ),
+        )
     place = short_name(site.community.name)
     names: set[str] = set()
     blocks = layout.blocks(plan, area)
@@ -131,12 +138,14 @@ def _door_plate(site: Site, bundle: Bundle, poly: Polygon, rs: list[Road]) -> No
         return
     along, left = (pt.y, pt.x > road.offset) if road.axis == "u" else (pt.x, pt.y > road.offset)
     number = site.plan.door_number(road, along, left)
-    bundle.add(0, Record("050201", f"{road.name}{number}号", _ll(site.plan.frame, pt),
-                         {"road": road.name, "number": number}))
+    bundle.add(
+        0, Record("050201", f"{road.name}{number}号", _ll(site.plan.frame, pt), {"road": road.name, "number": number})
+    )
 
 
-def _compound(site: Site, bundle: Bundle, block: Block, rs: list[Road], rng: np.random.Generator,
-              place: str, names: set[str]) -> None:
+def _compound(
+    site: Site, bundle: Bundle, block: Block, rs: list[Road], rng: np.random.Generator, place: str, names: set[str]
+) -> None:
     poly = clean_polygon(block.polygon.buffer(-6.0, join_style="mitre"))
     if poly is None or poly.area < 3000:
         return
@@ -146,27 +155,45 @@ def _compound(site: Site, bundle: Bundle, block: Block, rs: list[Road], rng: np.
     attrs: dict[str, Any] = {"year_built": year}
     if year >= 1998 or rng.random() < 0.3:  # many old compounds have no property manager
         attrs["property_manager"] = property_manager(rng)
-    compound = bundle.add(0, Record("050301", name, _polygon_ll(site.plan.frame, poly), attrs,
-                                    site.community_id))
+    compound = bundle.add(0, Record("050301", name, _polygon_ll(site.plan.frame, poly), attrs, site.community_id))
     _door_plate(site, bundle, poly, rs)
     floors = int(rng.choice(era.floors))
     units = int(rng.choice(era.units))
     height = floors * era.floor_height
-    fp = layout.footprints(poly, units * era.unit_width, era.depth, row_gap=max(15.0, 0.45 * height),
-                           col_gap=float(rng.uniform(10, 16)))
+    fp = layout.footprints(
+        poly, units * era.unit_width, era.depth, row_gap=max(15.0, 0.45 * height), col_gap=float(rng.uniform(10, 16))
+    )
     if len(fp) == 0:
         return
     geoms = _ll(site.plan.frame, fp.polygons())
     for n in range(len(fp)):
-        attrs = {"floors": floors, "height_m": round(height, 1), "floor_height_m": era.floor_height, "use": "住宅",
-                 "structure": era.structure, "year_built": year, "units": units}
+        attrs = {
+            "floors": floors,
+            "height_m": round(height, 1),
+            "floor_height_m": era.floor_height,
+            "use": "住宅",
+            "structure": era.structure,
+            "year_built": year,
+            "units": units,
+        }
         b = bundle.add(1, Record("050101", f"{name}{n + 1}栋", geoms[n], attrs, compound))
         if site.with_rooms(fp, n):
             _units(site, bundle, 2, b, f"{name}{n + 1}栋", fp, n, units, floors, rng, "住宅")
 
 
-def _units(site: Site, bundle: Bundle, level: int, building: int, bname: str, fp: layout.Footprints, n: int,
-           units: int, floors: int, rng: np.random.Generator, use: str) -> None:
+def _units(
+    site: Site,
+    bundle: Bundle,
+    level: int,
+    building: int,
+    bname: str,
+    fp: layout.Footprints,
+    n: int,
+    units: int,
+    floors: int,
+    rng: np.random.Generator,
+    use: str,
+) -> None:
     """Unit entrances on the south side of footprint ``n``, and their rooms on every floor."""
     u0, v0, u1 = fp.u0[n], fp.v0[n], fp.u1[n]
     width = (u1 - u0) / units
@@ -178,15 +205,27 @@ def _units(site: Site, bundle: Bundle, level: int, building: int, bname: str, fp
     base = float(rng.uniform(72, 128)) if use == "住宅" else float(rng.uniform(40, 200))
     areas = [round(base * (0.9 + 0.05 * k), 2) for k in range(5)]
     uses = [use] * (floors + 1) if use != "商住混合" else ["商业"] * 3 + ["住宅"] * (floors - 2)
-    cells = [(floor, f"{floor}{m:02d}", areas[(m * 7 + floor) % 5]) for floor in range(1, floors + 1)
-             for m in range(1, per_floor + 1)]
+    cells = [
+        (floor, f"{floor}{m:02d}", areas[(m * 7 + floor) % 5])
+        for floor in range(1, floors + 1)
+        for m in range(1, per_floor + 1)
+    ]
     for k in range(units):
         prefix = f"{bname}{k + 1}单元"
         unit = bundle.add(level, Record("050102", prefix, pts[k], {"unit_no": k + 1}, building))
-        bundle.extend(level + 1, [
-            Record("050103", f"{prefix}{no}室", None,
-                   {"floor": floor, "room_no": f"{k + 1}-{no}", "area_m2": area, "use": uses[floor]}, unit)
-            for floor, no, area in cells])
+        bundle.extend(
+            level + 1,
+            [
+                Record(
+                    "050103",
+                    f"{prefix}{no}室",
+                    None,
+                    {"floor": floor, "room_no": f"{k + 1}-{no}", "area_m2": area, "use": uses[floor]},
+                    unit,
+                )
+                for floor, no, area in cells
+            ],
+        )
 
 
 def _commercial(site: Site, bundle: Bundle, block: Block, rs: list[Road], rng: np.random.Generator) -> None:
@@ -194,33 +233,45 @@ def _commercial(site: Site, bundle: Bundle, block: Block, rs: list[Road], rng: n
     floors = int(rng.choice([3, 4, 5, 12, 18, 24, 28]))
     fh = {"商业": 4.5, "办公": 3.8, "商住混合": 3.3}[use]
     length, depth = float(rng.uniform(36, 60)), float(rng.uniform(18, 30))
-    fp = layout.footprints(block.polygon, length, depth, row_gap=max(18.0, 0.4 * floors * fh), col_gap=16.0,
-                           setback=10.0)
+    fp = layout.footprints(
+        block.polygon, length, depth, row_gap=max(18.0, 0.4 * floors * fh), col_gap=16.0, setback=10.0
+    )
     geoms = _ll(site.plan.frame, fp.polygons())
     units = 2 if use == "商住混合" else 1
     for n in range(len(fp)):
         road = _nearest_road(shapely.box(fp.u0[n], fp.v0[n], fp.u1[n], fp.v1[n]), rs)
         bname = tower_name(rng, road.name[:-1] if road and len(road.name) > 2 else "汉江")
-        attrs = {"floors": floors, "height_m": round(floors * fh, 1), "floor_height_m": fh, "use": use,
-                 "structure": "钢混" if floors > 6 else str(rng.choice(["钢混", "钢结构"])),
-                 "year_built": int(rng.integers(1995, 2024)), "units": units}
+        attrs = {
+            "floors": floors,
+            "height_m": round(floors * fh, 1),
+            "floor_height_m": fh,
+            "use": use,
+            "structure": "钢混" if floors > 6 else str(rng.choice(["钢混", "钢结构"])),
+            "year_built": int(rng.integers(1995, 2024)),
+            "units": units,
+        }
         b = bundle.add(0, Record("050101", bname, geoms[n], attrs, site.community_id))
         _door_plate(site, bundle, shapely.box(fp.u0[n], fp.v0[n], fp.u1[n], fp.v1[n]), rs)
         if site.with_rooms(fp, n):
             _units(site, bundle, 1, b, bname, fp, n, units, floors, rng, use)
 
 
-def _public(site: Site, bundle: Bundle, block: Block, rs: list[Road], rng: np.random.Generator,
-            place: str) -> None:
+def _public(site: Site, bundle: Bundle, block: Block, rs: list[Road], rng: np.random.Generator, place: str) -> None:
     kind = _PUBLIC[int(rng.integers(len(_PUBLIC)))]
     floors = int(rng.integers(3, 7))
-    fp = layout.footprints(block.polygon, float(rng.uniform(40, 70)), 16.0, row_gap=24.0, col_gap=20.0,
-                           setback=14.0)
+    fp = layout.footprints(block.polygon, float(rng.uniform(40, 70)), 16.0, row_gap=24.0, col_gap=20.0, setback=14.0)
     geoms = _ll(site.plan.frame, fp.polygons())
     for n in range(min(len(fp), 4)):
         name = f"{place}{kind}" + ("" if n == 0 else f"{n + 1}号楼")
-        attrs = {"floors": floors, "height_m": round(floors * 3.9, 1), "floor_height_m": 3.9, "use": "公共服务",
-                 "structure": "钢混", "year_built": int(rng.integers(1990, 2024)), "units": 0}
+        attrs = {
+            "floors": floors,
+            "height_m": round(floors * 3.9, 1),
+            "floor_height_m": 3.9,
+            "use": "公共服务",
+            "structure": "钢混",
+            "year_built": int(rng.integers(1990, 2024)),
+            "units": 0,
+        }
         bundle.add(0, Record("050101", name, geoms[n], attrs, site.community_id))
         if n == 0:
             _door_plate(site, bundle, shapely.box(fp.u0[n], fp.v0[n], fp.u1[n], fp.v1[n]), rs)

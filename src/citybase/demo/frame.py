@@ -50,15 +50,18 @@ class Frame:
 
     def geoms_to_lonlat(self, geoms: Any) -> Any:
         """Map local geometries (one or an array) to lon/lat."""
+
         def fn(xy: np.ndarray) -> np.ndarray:
             lon, lat = self.to_lonlat(xy[:, 0], xy[:, 1])
             return np.column_stack([lon, lat])
+
         return shapely.transform(geoms, fn)
 
     def geoms_to_local(self, geoms: Any) -> Any:
         def fn(xy: np.ndarray) -> np.ndarray:
             u, v = self.to_local(xy[:, 0], xy[:, 1])
             return np.column_stack([u, v])
+
         return shapely.transform(geoms, fn)
 
     def points(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -104,9 +107,12 @@ def clean_multipolygon(geom: BaseGeometry) -> MultiPolygon | None:
     """A valid MultiPolygon of all polygon parts of ``geom``, counter-clockwise, or None when empty."""
     if not geom.is_valid:
         geom = shapely.make_valid(geom)
-    polys = [ccw(p) for part in shapely.get_parts(geom)
-             for p in (part.geoms if isinstance(part, MultiPolygon) else [part])
-             if isinstance(p, Polygon) and p.area > 0]
+    polys = [
+        ccw(p)
+        for part in shapely.get_parts(geom)
+        for p in (part.geoms if isinstance(part, MultiPolygon) else [part])
+        if isinstance(p, Polygon) and p.area > 0
+    ]
     if not polys:
         return None
     multi = MultiPolygon(polys)
@@ -135,8 +141,9 @@ def sample_in(region: BaseGeometry, rng: np.random.Generator, n: int) -> np.ndar
     return pts[:n]
 
 
-def spread_points(region: BaseGeometry, rng: np.random.Generator, n: int, taken: np.ndarray,
-                  candidates: int = 12) -> np.ndarray:
+def spread_points(
+    region: BaseGeometry, rng: np.random.Generator, n: int, taken: np.ndarray, candidates: int = 12
+) -> np.ndarray:
     """``n`` well-spread points in ``region`` (best-candidate sampling), keeping away from ``taken``."""
     chosen = [p for p in np.asarray(taken, dtype=float).reshape(-1, 2)]
     result = []

@@ -25,18 +25,36 @@ from citybase.demo.frame import Frame, clean_multipolygon, clean_polygon, spread
 
 # Approximate seats (政府驻地) of the nine county-level units, lon/lat; each lies inside its polygon.
 SEATS: dict[str, tuple[float, float]] = {
-    "420602": (112.150, 32.010), "420606": (112.135, 32.045), "420607": (112.211, 32.090),
-    "420624": (111.839, 31.776), "420625": (111.653, 32.263), "420626": (111.262, 31.879),
-    "420682": (111.675, 32.385), "420683": (112.772, 32.129), "420684": (112.258, 31.720),
+    "420602": (112.150, 32.010),
+    "420606": (112.135, 32.045),
+    "420607": (112.211, 32.090),
+    "420624": (111.839, 31.776),
+    "420625": (111.653, 32.263),
+    "420626": (111.262, 31.879),
+    "420682": (111.675, 32.385),
+    "420683": (112.772, 32.129),
+    "420684": (112.258, 31.720),
 }
 _RURAL_ZONE_WORDS = ("农场", "林场", "原种场", "风景", "监狱", "劳教", "管理区")
 # The Han below Xiangyang's district borders (through 宜城), approximate, lon/lat.
-_HAN_SOUTH = ((112.228, 31.896), (112.245, 31.80), (112.275, 31.72), (112.300, 31.62), (112.335, 31.50),
-              (112.36, 31.38))
+_HAN_SOUTH = (
+    (112.228, 31.896),
+    (112.245, 31.80),
+    (112.275, 31.72),
+    (112.300, 31.62),
+    (112.335, 31.50),
+    (112.36, 31.38),
+)
 _HAN_NORTH = ((111.45, 32.56), (111.527, 32.493))
 # 唐白河, approximate course from the north of 襄州区 to the Han.
-_TANGBAI = ((112.300, 32.460), (112.285, 32.350), (112.262, 32.250), (112.240, 32.160), (112.218, 32.100),
-            (112.205, 32.075))
+_TANGBAI = (
+    (112.300, 32.460),
+    (112.285, 32.350),
+    (112.262, 32.250),
+    (112.240, 32.160),
+    (112.218, 32.100),
+    (112.205, 32.075),
+)
 # Pairs of districts whose shared border is the Han (老河口|谷城, 樊城|谷城, 襄城|樊城, 襄城|襄州).
 _HAN_BORDERS = (("420625", "420682"), ("420606", "420625"), ("420602", "420606"), ("420602", "420607"))
 
@@ -149,8 +167,9 @@ def _local_polygon(frame: Frame, geom: Polygon | MultiPolygon) -> Polygon | Mult
     return frame.geoms_to_local(geom)
 
 
-def _street_seeds(district: District, streets: list[Division], rng: np.random.Generator,
-                  region: Polygon | MultiPolygon) -> np.ndarray:
+def _street_seeds(
+    district: District, streets: list[Division], rng: np.random.Generator, region: Polygon | MultiPolygon
+) -> np.ndarray:
     """Seeds in the district's local frame: urban streets round the seat, towns across the rest."""
     kinds = [street_kind(s.code, s.name) for s in streets]
     n_urban = sum(k == "urban" for k in kinds)
@@ -179,8 +198,9 @@ def _street_seeds(district: District, streets: list[Division], rng: np.random.Ge
     return seeds
 
 
-def _community_seeds(street_poly: Polygon, seed: np.ndarray, members: list[Division],
-                     rng: np.random.Generator) -> np.ndarray:
+def _community_seeds(
+    street_poly: Polygon, seed: np.ndarray, members: list[Division], rng: np.random.Generator
+) -> np.ndarray:
     urban = [is_urban_community(m.name) for m in members]
     n_urban = sum(urban)
     r = 320.0 * math.sqrt(max(n_urban, 1))
@@ -217,8 +237,14 @@ def partition(district: District, rows: Iterable[Division], seed: int) -> tuple[
             continue
         lonlat = frame.geoms_to_lonlat(cell)
         lon, lat = frame.to_lonlat(np.array([s[0]]), np.array([s[1]]))
-        street = Street(row.code, row.name, district.code, _valid(lonlat), (float(lon[0]), float(lat[0])),
-                        street_kind(row.code, row.name))
+        street = Street(
+            row.code,
+            row.name,
+            district.code,
+            _valid(lonlat),
+            (float(lon[0]), float(lat[0])),
+            street_kind(row.code, row.name),
+        )
         streets.append(street)
         members = [r for r in rows if r.level == 5 and r.parent_code == row.code]
         if not members:
@@ -229,8 +255,16 @@ def partition(district: District, rows: Iterable[Division], seed: int) -> tuple[
             if ccell is None:
                 continue
             clon, clat = frame.to_lonlat(np.array([cs[0]]), np.array([cs[1]]))
-            communities.append(Community(m.code, m.name, row.code, _valid(frame.geoms_to_lonlat(ccell)),
-                                         (float(clon[0]), float(clat[0])), is_urban_community(m.name)))
+            communities.append(
+                Community(
+                    m.code,
+                    m.name,
+                    row.code,
+                    _valid(frame.geoms_to_lonlat(ccell)),
+                    (float(clon[0]), float(clat[0])),
+                    is_urban_community(m.name),
+                )
+            )
     return streets, communities
 
 

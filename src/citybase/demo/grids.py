@@ -50,8 +50,12 @@ def build_grids(platform: Any, seed: int, tell: Tell) -> dict[str, int]:
 def _busy_communities(conn: Any) -> list[str]:
     """Community division codes with buildings, busiest first (most address nodes)."""
     n = address_node.c
-    q = (select(n.division_code, func.count()).where(n.level == "building", n.division_code.is_not(None))
-         .group_by(n.division_code).order_by(func.count().desc(), n.division_code))
+    q = (
+        select(n.division_code, func.count())
+        .where(n.level == "building", n.division_code.is_not(None))
+        .group_by(n.division_code)
+        .order_by(func.count().desc(), n.division_code)
+    )
     # a building straight under a town or district carries that division's code: not a community
     return [str(code) for code, _ in conn.execute(q) if len(str(code)) == 12 and not str(code).endswith("000")]
 
@@ -102,9 +106,9 @@ def _grid_workers(platform: Any, communities: list[str]) -> int:
             dept = next((d for s, d in STREETS.values() if g.code.startswith(s)), None)
             uid = _user_id(platform, username)
             if uid is None:
-                uid = platform.access.create_user(SYSTEM, username, DEMO_PASSWORD, "grid_worker", dept,
-                                                  f"{g.name}网格员").id
+                uid = platform.access.create_user(
+                    SYSTEM, username, DEMO_PASSWORD, "grid_worker", dept, f"{g.name}网格员"
+                ).id
             platform.grids.assign(SYSTEM, g.id, uid, "worker")
             made += 1
     return made
-

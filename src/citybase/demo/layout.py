@@ -97,8 +97,7 @@ class StreetPlan:
         return first
 
 
-def make_plan(origin: tuple[float, float], rng: np.random.Generator, book: NameBook,
-              reach_m: float) -> StreetPlan:
+def make_plan(origin: tuple[float, float], rng: np.random.Generator, book: NameBook, reach_m: float) -> StreetPlan:
     """A grid centred on ``origin`` (a district seat or a town), turned up to 25° from north."""
     theta = math.radians(float(np.clip(rng.normal(0.0, 9.0), -25.0, 25.0)))
     frame = Frame(origin[0], origin[1], theta)
@@ -106,8 +105,14 @@ def make_plan(origin: tuple[float, float], rng: np.random.Generator, book: NameB
     return StreetPlan(frame, su, sv, book, origin_u=-reach_m, origin_v=-reach_m)
 
 
-def built_area(plan: StreetPlan, community: Polygon, seed_lonlat: tuple[float, float], reach: float,
-               water: BaseGeometry | None, core: float | None) -> Polygon | None:
+def built_area(
+    plan: StreetPlan,
+    community: Polygon,
+    seed_lonlat: tuple[float, float],
+    reach: float,
+    water: BaseGeometry | None,
+    core: float | None,
+) -> Polygon | None:
     """The built-up part of a community in the plan's local metres: within ``reach`` of its seed and
     ``core`` of the plan's centre, away from water."""
     local = plan.frame.geoms_to_local(community)
@@ -189,8 +194,9 @@ class Footprints:
         return shapely.box(self.u0, self.v0, self.u1, self.v1)
 
 
-def footprints(site: Polygon, length: float, depth: float, row_gap: float, col_gap: float,
-               setback: float = 8.0) -> Footprints:
+def footprints(
+    site: Polygon, length: float, depth: float, row_gap: float, col_gap: float, setback: float = 8.0
+) -> Footprints:
     """Rows of equal buildings filling ``site``; keeps only footprints wholly inside it."""
     minx, miny, maxx, maxy = site.bounds
     us = np.arange(minx + setback, maxx - setback - length + 1e-9, length + col_gap)

@@ -59,8 +59,9 @@ def _family(rng: random.Random, today: date) -> list[tuple[str, date, str]]:
         members.append(("配偶", head + timedelta(days=rng.randint(-1500, 1500)), kind))
     for _ in range(size - len(members)):
         young = (today - head).days // 365 > 55 and rng.random() < 0.3
-        members.append(("父母", _born(rng, today, 75, 95), "resident") if young else
-                       ("子女", _born(rng, today, 1, 17), kind))
+        members.append(
+            ("父母", _born(rng, today, 75, 95), "resident") if young else ("子女", _born(rng, today, 1, 17), kind)
+        )
     return members
 
 
@@ -70,13 +71,23 @@ def build_people(platform: Any, seed: int, tell: Tell) -> dict[str, int]:
     pd: PersonalData = service.personal
     today = date.today()
     with platform.store.write() as conn:
-        rooms = [int(r) for r in conn.execute(select(address_node.c.id).where(
-            address_node.c.level == "room", address_node.c.state == "active").order_by(address_node.c.id)).scalars()]
+        rooms = [
+            int(r)
+            for r in conn.execute(
+                select(address_node.c.id)
+                .where(address_node.c.level == "room", address_node.c.state == "active")
+                .order_by(address_node.c.id)
+            ).scalars()
+        ]
         if not rooms:
             return {}
         lived = [r for r in rooms if rng.random() < 0.8]
-        codes = {int(i): str(c) for i, c in conn.execute(
-            select(address_node.c.id, address_node.c.display_code).where(address_node.c.level == "room"))}
+        codes = {
+            int(i): str(c)
+            for i, c in conn.execute(
+                select(address_node.c.id, address_node.c.display_code).where(address_node.c.level == "room")
+            )
+        }
         counts = _write(conn, rng, pd, lived, codes, today, tell)
     _accounts(platform)
     with platform.store.write() as conn:
@@ -96,8 +107,15 @@ def _accounts(platform: Any) -> None:
     platform.personal_grants.grant(SYSTEM, gaj.id, "all", "实有人口管理与治安防控（演示授权）")
 
 
-def _write(conn: Connection, rng: random.Random, pd: PersonalData, rooms: list[int], codes: dict[int, str],
-           today: date, tell: Tell) -> dict[str, int]:
+def _write(
+    conn: Connection,
+    rng: random.Random,
+    pd: PersonalData,
+    rooms: list[int],
+    codes: dict[int, str],
+    today: date,
+    tell: Tell,
+) -> dict[str, int]:
     at = datetime.now(UTC)
     hh_ids = reserve_ids(conn, household, len(rooms))
     people: list[dict[str, Any]] = []
@@ -116,26 +134,79 @@ def _write(conn: Connection, rng: random.Random, pd: PersonalData, rooms: list[i
             used.add(number)
             name = _name(rng, surname if relation in ("户主", "子女") else None)
             phone = f"1{rng.choice('3578')}{rng.randint(0, 999_999_999):09d}" if relation != "子女" else None
-            row = {"id_hash": pd.lookup_hash(number), "name_hash": pd.lookup_hash(name),
-                   "sex": "male" if int(number[16]) % 2 else "female", "birth_date": born,
-                   "id_cipher": pd.encrypt(number), "id_masked": mask_id(number), "name_cipher": pd.encrypt(name),
-                   "name_masked": mask_name(name), "phone_cipher": pd.encrypt(phone) if phone else None,
-                   "phone_masked": mask_phone(phone) if phone else None, "residence_type": kind, "state": "active",
-                   "version": 1, "created_at": at, "created_by": "demo", "updated_at": at, "updated_by": "demo"}
+            row = {
+                "id_hash": pd.lookup_hash(number),
+                "name_hash": pd.lookup_hash(name),
+                "sex": "male" if int(number[16]) % 2 else "female",
+                "birth_date": born,
+                "id_cipher": pd.encrypt(number),
+                "id_masked": mask_id(number),
+                "name_cipher": pd.encrypt(name),
+                "name_masked": mask_name(name),
+                "phone_cipher": pd.encrypt(phone) if phone else None,
+                "phone_masked": mask_phone(phone) if phone else None,
+                "residence_type": kind,
+                "state": "active",
+                "version": 1,
+                "created_at": at,
+                "created_by": "demo",
+                "updated_at": at,
+                "updated_by": "demo",
+            }
             people.append(row)
-            stays.append({"household_id": hid, "address_node_id": room, "relation": relation,
-                          "residence_type": kind, "move_in": today - timedelta(days=rng.randint(30, 3000)),
-                          "move_out": None, "created_at": at, "created_by": "demo", "closed_at": None,
-                          "closed_by": None})
-        homes.append({"id": hid, "number": f"{codes.get(room, f'H{room}')}-1", "address_node_id": room,
-                      "head_person_id": head_index, "state": "active", "version": 1, "created_at": at,
-                      "created_by": "demo", "updated_at": at, "updated_by": "demo"})
+            stays.append(
+                {
+                    "household_id": hid,
+                    "address_node_id": room,
+                    "relation": relation,
+                    "residence_type": kind,
+                    "move_in": today - timedelta(days=rng.randint(30, 3000)),
+                    "move_out": None,
+                    "created_at": at,
+                    "created_by": "demo",
+                    "closed_at": None,
+                    "closed_by": None,
+                }
+            )
+        homes.append(
+            {
+                "id": hid,
+                "number": f"{codes.get(room, f'H{room}')}-1",
+                "address_node_id": room,
+                "head_person_id": head_index,
+                "state": "active",
+                "version": 1,
+                "created_at": at,
+                "created_by": "demo",
+                "updated_at": at,
+                "updated_by": "demo",
+            }
+        )
     ids = reserve_ids(conn, person, len(people))
     for row, pid in zip(people, ids, strict=True):
         row["id"] = pid
-        versions.append({"person_id": pid, "version": 1, "change": "register", "recorded_at": at,
-                         "recorded_by": "demo", **{k: row[k] for k in ("id_cipher", "id_masked", "name_cipher",
-                         "name_masked", "phone_cipher", "phone_masked", "residence_type", "state")}})
+        versions.append(
+            {
+                "person_id": pid,
+                "version": 1,
+                "change": "register",
+                "recorded_at": at,
+                "recorded_by": "demo",
+                **{
+                    k: row[k]
+                    for k in (
+                        "id_cipher",
+                        "id_masked",
+                        "name_cipher",
+                        "name_masked",
+                        "phone_cipher",
+                        "phone_masked",
+                        "residence_type",
+                        "state",
+                    )
+                },
+            }
+        )
     for h in homes:
         h["head_person_id"] = ids[h["head_person_id"]]
     for stay, pid, rid in zip(stays, ids, reserve_ids(conn, residence, len(stays)), strict=True):
@@ -143,10 +214,24 @@ def _write(conn: Connection, rng: random.Random, pd: PersonalData, rooms: list[i
     bulk_load(conn, person, people)
     bulk_load(conn, person_version, versions)
     bulk_load(conn, household, homes)
-    bulk_load(conn, household_version, [
-        {"household_id": h["id"], "version": 1, "number": h["number"], "address_node_id": h["address_node_id"],
-         "head_person_id": h["head_person_id"], "state": "active", "change": "create", "recorded_at": at,
-         "recorded_by": "demo"} for h in homes])
+    bulk_load(
+        conn,
+        household_version,
+        [
+            {
+                "household_id": h["id"],
+                "version": 1,
+                "number": h["number"],
+                "address_node_id": h["address_node_id"],
+                "head_person_id": h["head_person_id"],
+                "state": "active",
+                "change": "create",
+                "recorded_at": at,
+                "recorded_by": "demo",
+            }
+            for h in homes
+        ],
+    )
     bulk_load(conn, residence, stays)
     tell("people", len(people), len(people))
     return {"people": len(people), "households": len(homes)}
@@ -158,8 +243,14 @@ def _zones(conn: Connection, platform: Any) -> int:
     comms.sort()
     made = 0
     for i in range(0, len(comms), ZONE_EVERY):
-        group = comms[i:i + ZONE_EVERY]
-        create_zone_in(conn, SYSTEM, f"XQ{i // ZONE_EVERY + 1:03d}", f"{group[0][1]}学区",
-                       [c[0] for c in group], f"{group[0][1][:2]}小学")
+        group = comms[i : i + ZONE_EVERY]
+        create_zone_in(
+            conn,
+            SYSTEM,
+            f"XQ{i // ZONE_EVERY + 1:03d}",
+            f"{group[0][1]}学区",
+            [c[0] for c in group],
+            f"{group[0][1][:2]}小学",
+        )
         made += 1
     return made

@@ -30,12 +30,42 @@ class ScaleProfile:
 
 
 PROFILES: dict[str, ScaleProfile] = {
-    "tiny": ScaleProfile("tiny", ("420602",), ("420602",), ("urban",), core_m=260.0, urban_reach_m=600.0,
-                         town_reach_m=400.0, rooms_within_m=None, village_houses=(0, 0), validate_all=True),
-    "demo": ScaleProfile("demo", None, URBAN_DISTRICTS, ("urban",), core_m=1600.0, urban_reach_m=600.0,
-                         town_reach_m=400.0, rooms_within_m=500.0, village_houses=(1, 3), validate_all=False),
-    "city": ScaleProfile("city", None, None, None, core_m=None, urban_reach_m=600.0, town_reach_m=440.0,
-                         rooms_within_m=None, village_houses=(150, 350), validate_all=False),
+    "tiny": ScaleProfile(
+        "tiny",
+        ("420602",),
+        ("420602",),
+        ("urban",),
+        core_m=260.0,
+        urban_reach_m=600.0,
+        town_reach_m=400.0,
+        rooms_within_m=None,
+        village_houses=(0, 0),
+        validate_all=True,
+    ),
+    "demo": ScaleProfile(
+        "demo",
+        None,
+        URBAN_DISTRICTS,
+        ("urban",),
+        core_m=1600.0,
+        urban_reach_m=600.0,
+        town_reach_m=400.0,
+        rooms_within_m=500.0,
+        village_houses=(1, 3),
+        validate_all=False,
+    ),
+    "city": ScaleProfile(
+        "city",
+        None,
+        None,
+        None,
+        core_m=None,
+        urban_reach_m=600.0,
+        town_reach_m=440.0,
+        rooms_within_m=None,
+        village_houses=(150, 350),
+        validate_all=False,
+    ),
 }
 
 
@@ -43,5 +73,6 @@ def profile(scale: str) -> ScaleProfile:
     try:
         return PROFILES[scale]
     except KeyError:
-        raise InvalidInputError("unknown demo scale", issues=[
-            Issue("scale", f"{scale!r} is not one of {', '.join(SCALES)}")]) from None
+        raise InvalidInputError(
+            "unknown demo scale", issues=[Issue("scale", f"{scale!r} is not one of {', '.join(SCALES)}")]
+        ) from None

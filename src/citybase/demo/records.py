@@ -51,18 +51,29 @@ class DemoDepartment:
 
 # 一数一源: each class has one authoritative department.
 DEPARTMENTS: tuple[DemoDepartment, ...] = (
-    DemoDepartment("zrzy", "襄阳市自然资源和规划局", "Natural Resources and Planning Bureau",
-                   ("070101", "070102", "070103", "020101", "040201", "090101")),
-    DemoDepartment("zjj", "襄阳市住房和城乡建设局", "Housing and Urban-Rural Development Bureau",
-                   ("050101", "050102", "050103", "050301")),
+    DemoDepartment(
+        "zrzy",
+        "襄阳市自然资源和规划局",
+        "Natural Resources and Planning Bureau",
+        ("070101", "070102", "070103", "020101", "040201", "090101"),
+    ),
+    DemoDepartment(
+        "zjj",
+        "襄阳市住房和城乡建设局",
+        "Housing and Urban-Rural Development Bureau",
+        ("050101", "050102", "050103", "050301"),
+    ),
     DemoDepartment("gaj", "襄阳市公安局", "Public Security Bureau", ("050201", "060101")),
-    DemoDepartment("cgj", "襄阳市城市管理执法局", "Urban Management and Law Enforcement Bureau",
-                   ("010301", "010101", "010201", "010202", "030101", "040101")),
+    DemoDepartment(
+        "cgj",
+        "襄阳市城市管理执法局",
+        "Urban Management and Law Enforcement Bureau",
+        ("010301", "010101", "010201", "010202", "030101", "040101"),
+    ),
     DemoDepartment("xfzd", "襄阳市消防救援支队", "Fire and Rescue Detachment", ("010102",)),
     DemoDepartment("jtj", "襄阳市交通运输局", "Transport Bureau", ("020301",)),
     DemoDepartment("sjj", "襄阳市数据局", "Data Bureau (platform operator)", ("060201",)),
-    DemoDepartment("zwsjd", "襄城区真武山街道办事处", "Zhenwushan Street Office (grid management)", (),
-                   "420602001"),
+    DemoDepartment("zwsjd", "襄城区真武山街道办事处", "Zhenwushan Street Office (grid management)", (), "420602001"),
     # Address naming (issue 5): 民政 approves names and records standard addresses; a developer proposes
     # compound names.
     DemoDepartment("mzj", "襄阳市民政局", "Civil Affairs Bureau (place names and addresses)", ()),

@@ -17,7 +17,12 @@ Tell = Callable[[str, int, int | None], None]
 
 def build_registries(platform: Any, seed: int, tell: Tell) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for step in (grids.build_grids, houses.build_houses, people.build_people, houses.build_organisations,
-                 tasks.build_tasks):
+    for step in (
+        grids.build_grids,
+        houses.build_houses,
+        people.build_people,
+        houses.build_organisations,
+        tasks.build_tasks,
+    ):
         counts.update(step(platform, seed, tell))
     return counts

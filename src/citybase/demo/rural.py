@@ -17,8 +17,9 @@ _CELL = 30.0  # metres between house plots; a house is at most 14 m wide, so plo
 _PER_GROUP = 25  # houses per villagers' group (村民小组, 组)
 
 
-def village(community: Community, community_id: int, houses: int, rng: np.random.Generator,
-            water: BaseGeometry | None) -> Bundle:
+def village(
+    community: Community, community_id: int, houses: int, rng: np.random.Generator, water: BaseGeometry | None
+) -> Bundle:
     bundle = Bundle()
     if houses <= 0:
         return bundle
@@ -54,8 +55,14 @@ def village(community: Community, community_id: int, houses: int, rng: np.random
         group = f"{name}{chinese_number(n // _PER_GROUP + 1)}组"
         number = str(n % _PER_GROUP + 1)
         fl = int(floors[n])
-        attrs = {"floors": fl, "height_m": round(fl * 3.2, 1), "floor_height_m": 3.2, "use": "住宅",
-                 "structure": str(structure[n]), "year_built": int(years[n])}
+        attrs = {
+            "floors": fl,
+            "height_m": round(fl * 3.2, 1),
+            "floor_height_m": 3.2,
+            "use": "住宅",
+            "structure": str(structure[n]),
+            "year_built": int(years[n]),
+        }
         bundle.add(0, Record("050101", f"{group}{number}号", geoms[n], attrs, community_id))
         bundle.add(0, Record("050201", f"{group}{number}号", plates[n], {"road": group, "number": number}))
     return bundle

@@ -24,8 +24,15 @@ Finish = Callable[[Connection], None]
 
 
 class Writer:
-    def __init__(self, platform: Any, departments: dict[str, int], *, validate_all: bool,
-                 progress: Progress | None = None, chunk: int = CHUNK) -> None:
+    def __init__(
+        self,
+        platform: Any,
+        departments: dict[str, int],
+        *,
+        validate_all: bool,
+        progress: Progress | None = None,
+        chunk: int = CHUNK,
+    ) -> None:
         self.platform = platform
         self.departments = departments
         self.validate_all = validate_all
@@ -86,8 +93,14 @@ class Writer:
     def _new(self, r: Record, parents: list[int], offset: int | None) -> NewObject:
         """Level 0 names parents by id; deeper levels by index into the level above (``offset`` on)."""
         parent = r.parent if offset is None or r.parent is None else parents[offset + r.parent]
-        return NewObject(class_code=r.class_code, name=r.name, geometry=r.geometry, attributes=r.attributes,
-                         department_id=self.departments[OWNER[r.class_code]], parent_id=parent)
+        return NewObject(
+            class_code=r.class_code,
+            name=r.name,
+            geometry=r.geometry,
+            attributes=r.attributes,
+            department_id=self.departments[OWNER[r.class_code]],
+            parent_id=parent,
+        )
 
     def _check_sample(self, records: list[Record]) -> None:
         """Every geometry must be valid (checked in bulk); every 97th record is checked in full."""
@@ -96,8 +109,10 @@ class Writer:
         geoms = np.array([r.geometry for r in records if r.geometry is not None], dtype=object)
         if len(geoms) and not shapely.is_valid(geoms).all():
             bad = next(r for r in records if r.geometry is not None and not r.geometry.is_valid)
-            raise InvalidInputError("the demo generator made an invalid geometry",
-                                    issues=[Issue("geometry", shapely.is_valid_reason(bad.geometry), bad.name)])
+            raise InvalidInputError(
+                "the demo generator made an invalid geometry",
+                issues=[Issue("geometry", shapely.is_valid_reason(bad.geometry), bad.name)],
+            )
         start = (-self._seen) % SAMPLE_EVERY
         for r in records[start::SAMPLE_EVERY]:
             cls = self.platform.classes.get(r.class_code, record=r.name)
@@ -106,6 +121,8 @@ class Writer:
                 check_geometry(r.geometry, record=r.name)
                 wanted = (cls.geometry_type or "").removeprefix("Multi")
                 if r.geometry.geom_type.removeprefix("Multi") != wanted:
-                    raise InvalidInputError("the demo generator made a wrong geometry type", issues=[
-                        Issue("geometry", f"{r.geometry.geom_type} for class {cls.code}", r.name)])
+                    raise InvalidInputError(
+                        "the demo generator made a wrong geometry type",
+                        issues=[Issue("geometry", f"{r.geometry.geom_type} for class {cls.code}", r.name)],
+                    )
         self._seen += len(records)

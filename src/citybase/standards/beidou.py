@@ -216,8 +216,9 @@ def encode(lng: float, lat: float, level: int = MAX_LEVEL) -> str:
     return _encode_units(north, east, x, y, lv)
 
 
-def _validate(code: object, spec: tuple[tuple[str, str], ...], lengths: tuple[int, ...], kind: str,
-              field: str) -> tuple[str, int]:
+def _validate(
+    code: object, spec: tuple[tuple[str, str], ...], lengths: tuple[int, ...], kind: str, field: str
+) -> tuple[str, int]:
     """Check every character against ``spec``; return (upper-case code, level)."""
     if not isinstance(code, str):
         raise _bad(f"Malformed BeiDou {kind} code", field, f"a code must be a string, got {code!r}")
@@ -233,13 +234,21 @@ def _validate(code: object, spec: tuple[tuple[str, str], ...], lengths: tuple[in
                 reason += "; polar cells of GB/T 39409-2020 §5.3 are not implemented"
             raise _bad(detail, field, reason)
     if len(s) > lengths[-1]:
-        raise _bad(detail, field, f"unexpected character {code[lengths[-1]]!r} at position "
-                   f"{lengths[-1] + 1}: a {kind} code ends at level 10 ({lengths[-1]} characters)")
+        raise _bad(
+            detail,
+            field,
+            f"unexpected character {code[lengths[-1]]!r} at position "
+            f"{lengths[-1] + 1}: a {kind} code ends at level 10 ({lengths[-1]} characters)",
+        )
     if len(s) not in lengths[1:]:
         done = max(lv for lv, n in enumerate(lengths) if n <= len(s))
-        raise _bad(detail, field, f"the code has {len(s)} characters and ends inside level {done + 1} "
-                   f"(positions {lengths[done] + 1}–{lengths[done + 1]}); levels 1–10 have "
-                   f"{', '.join(str(n) for n in lengths[1:])} characters")
+        raise _bad(
+            detail,
+            field,
+            f"the code has {len(s)} characters and ends inside level {done + 1} "
+            f"(positions {lengths[done] + 1}–{lengths[done + 1]}); levels 1–10 have "
+            f"{', '.join(str(n) for n in lengths[1:])} characters",
+        )
     return s, lengths.index(len(s))
 
 
@@ -247,8 +256,7 @@ def _parse(code: object, field: str = "code") -> _Parsed:
     s, level = _validate(code, _SPEC_2D, _CODE_LEN, "2D", field)
     col = int(s[1:3])
     if not 1 <= col <= 60:
-        raise _bad(f"Malformed BeiDou 2D code {code!r}", field,
-                   f"column {s[1:3]!r} at positions 2–3 is outside 01–60")
+        raise _bad(f"Malformed BeiDou 2D code {code!r}", field, f"column {s[1:3]!r} at positions 2–3 is outside 01–60")
     east = col >= 31
     x = ((col - 31) if east else (30 - col)) * _DX[1]
     y = _ROWS.index(s[3]) * _DY[1]
@@ -339,8 +347,12 @@ def shift(code: str, east: int, north: int) -> str:
     kx, ky = _signed(p)
     out = _from_signed(kx + operator.index(east), ky + operator.index(north), p.level)
     if out is None:
-        raise _bad("Cell outside the grid", "north", f"moving {north} cells north of {p.code!r} enters "
-                   "a polar cap (|lat| ≥ 88°); polar cells of GB/T 39409-2020 §5.3 are not implemented")
+        raise _bad(
+            "Cell outside the grid",
+            "north",
+            f"moving {north} cells north of {p.code!r} enters "
+            "a polar cap (|lat| ≥ 88°); polar cells of GB/T 39409-2020 §5.3 are not implemented",
+        )
     return out
 
 
@@ -371,13 +383,18 @@ def _offset_text(ex: int, ny: int) -> str:
 def _offset_value(seg: str, segment_no: int, text: str, field: str) -> tuple[int, int]:
     detail = f"Malformed BeiDou reference code {text!r}"
     if len(seg) != 2:
-        raise _bad(detail, field, f"segment {segment_no} {seg!r} must have 2 characters (M = east–west, "
-                   "N = north–south)")
+        raise _bad(
+            detail, field, f"segment {segment_no} {seg!r} must have 2 characters (M = east–west, N = north–south)"
+        )
     out = []
     for k, ch in enumerate(seg.upper()):
         if ch not in _OFFSET_CHARS:
-            raise _bad(detail, field, f"character {ch!r} at position {k + 1} of segment {segment_no} is not "
-                       "a valid offset (0–7 = cells east/north, A–G = 1–7 cells west/south)")
+            raise _bad(
+                detail,
+                field,
+                f"character {ch!r} at position {k + 1} of segment {segment_no} is not "
+                "a valid offset (0–7 = cells east/north, A–G = 1–7 cells west/south)",
+            )
         out.append(int(ch) if ch.isdigit() else -(ord(ch) - 64))
     return out[0], out[1]
 
@@ -391,21 +408,29 @@ def encode_reference(target: str, reference: str) -> str:
     """
     ref, tgt = _parse(reference, "reference"), _parse(target, "target")
     if ref.level < 5:
-        raise _bad("Invalid reference cell", "reference",
-                   f"{ref.code!r} is level {ref.level}; a reference cell must be level 5 or finer (§7)")
+        raise _bad(
+            "Invalid reference cell",
+            "reference",
+            f"{ref.code!r} is level {ref.level}; a reference cell must be level 5 or finer (§7)",
+        )
     if tgt.level < ref.level:
-        raise _bad("Invalid target cell", "target",
-                   f"target {tgt.code!r} (level {tgt.level}) is coarser than the reference "
-                   f"(level {ref.level})")
+        raise _bad(
+            "Invalid target cell",
+            "target",
+            f"target {tgt.code!r} (level {tgt.level}) is coarser than the reference (level {ref.level})",
+        )
     anc = _parse(tgt.code[: _CODE_LEN[ref.level]])
     (rx, ry), (tx, ty) = _signed(ref), _signed(anc)
     ex, ny = _wrap(tx - rx, ref.level), ty - ry
     if max(abs(ex), abs(ny)) > 7:
-        raise _bad("Target too far from the reference", "target",
-                   f"target is {ex} cells east and {ny} cells north of {ref.code!r}; a reference code "
-                   "reaches at most 7 cells each way")
+        raise _bad(
+            "Target too far from the reference",
+            "target",
+            f"target is {ex} cells east and {ny} cells north of {ref.code!r}; a reference code "
+            "reaches at most 7 cells each way",
+        )
     segs = [ref.code, _offset_text(ex, ny)]
-    for i, j in tgt.idx[ref.level - 1:]:
+    for i, j in tgt.idx[ref.level - 1 :]:
         segs.append(_offset_text(i if tgt.east else -i, j if tgt.north else -j))
     return "-".join(segs)
 
@@ -413,28 +438,29 @@ def encode_reference(target: str, reference: str) -> str:
 def _resolve(head: _Parsed, segs: list[str], text: str, field: str) -> str:
     detail = f"Malformed BeiDou reference code {text!r}"
     if head.level < 5:
-        raise _bad(detail, field,
-                   f"the reference cell {head.code!r} is level {head.level}; it must be level 5 or finer "
-                   "(§7)")
+        raise _bad(
+            detail, field, f"the reference cell {head.code!r} is level {head.level}; it must be level 5 or finer (§7)"
+        )
     if head.level + len(segs) - 1 > MAX_LEVEL:
-        raise _bad(detail, field,
-                   f"{len(segs) - 1} finer segments after a level-{head.level} cell go beyond level 10")
+        raise _bad(detail, field, f"{len(segs) - 1} finer segments after a level-{head.level} cell go beyond level 10")
     ex, ny = _offset_value(segs[0], 1, text, field)
     kx, ky = _signed(head)
     code = _from_signed(kx + ex, ky + ny, head.level)
     if code is None:
-        raise _bad(detail, field,
-                   "the offset reaches into a polar cap (|lat| ≥ 88°), which is not implemented")
+        raise _bad(detail, field, "the offset reaches into a polar cap (|lat| ≥ 88°), which is not implemented")
     east, north = code[1:3] >= "31", code[0] == "N"
     for k, seg in enumerate(segs[1:], start=2):
         lv = head.level + k - 1
         gx, gy = _offset_value(seg, k, text, field)
         i, j = (gx if east else -gx), (gy if north else -gy)
         if not (0 <= i < _NI[lv] and 0 <= j < _NJ[lv]):
-            raise _bad(detail, field,
-                       f"segment {k} {seg!r} lies outside the level-{lv - 1} cell: from its 定位角点 a "
-                       f"level-{lv} cell is 0–{_NI[lv] - 1} columns {'east' if east else 'west (A–G)'} and "
-                       f"0–{_NJ[lv] - 1} rows {'north' if north else 'south (A–G)'}")
+            raise _bad(
+                detail,
+                field,
+                f"segment {k} {seg!r} lies outside the level-{lv - 1} cell: from its 定位角点 a "
+                f"level-{lv} cell is 0–{_NI[lv] - 1} columns {'east' if east else 'west (A–G)'} and "
+                f"0–{_NJ[lv] - 1} rows {'north' if north else 'south (A–G)'}",
+            )
         code += _HEX[2 * j + i] if lv in _ZORDER else _HEX[i] + _HEX[j]
     return code
 
@@ -442,8 +468,11 @@ def _resolve(head: _Parsed, segs: list[str], text: str, field: str) -> str:
 def decode_reference(text: str) -> str:
     """The 2D code a reference code ``C0-MN[-M'N'...]`` points to."""
     if not isinstance(text, str) or "-" not in text:
-        raise _bad("Malformed BeiDou reference code", "code",
-                   f"expected 'C0-MN' (reference cell, hyphen, two offset characters), got {text!r}")
+        raise _bad(
+            "Malformed BeiDou reference code",
+            "code",
+            f"expected 'C0-MN' (reference cell, hyphen, two offset characters), got {text!r}",
+        )
     head, *segs = text.split("-")
     return _resolve(_parse(head, "code"), segs, text, "code")
 
@@ -465,10 +494,13 @@ def encode_short(target: str, places: Mapping[str, str], *, name: str | None = N
             if not isinstance(nm, str) or not nm:
                 raise _bad("Invalid place name", "name", f"place name {nm!r} must be a non-empty string")
             ref = encode_reference(tgt, places[nm])
-            text = nm + ref[ref.index("-"):]
+            text = nm + ref[ref.index("-") :]
             if decode_short(text, places) != tgt:
-                raise _bad("Ambiguous short code", "name", f"{text!r} reads back through a longer place "
-                           f"name; use the reference code {ref!r}")
+                raise _bad(
+                    "Ambiguous short code",
+                    "name",
+                    f"{text!r} reads back through a longer place name; use the reference code {ref!r}",
+                )
         except InvalidInputError as exc:
             last_error = exc
             continue
@@ -478,8 +510,9 @@ def encode_short(target: str, places: Mapping[str, str], *, name: str | None = N
     if best is None:
         if last_error is not None and name is not None:
             raise last_error
-        raise _bad("No place within reach", "target",
-                   f"no place in the table is a level ≥ 5 cell within 7 cells of {tgt!r}")
+        raise _bad(
+            "No place within reach", "target", f"no place in the table is a level ≥ 5 cell within 7 cells of {tgt!r}"
+        )
     return best[3]
 
 
@@ -517,8 +550,7 @@ def _units_many(a: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     return u
 
 
-def _first_bad(lng: npt.NDArray[np.float64], lat: npt.NDArray[np.float64], i: int,
-               record: int) -> InvalidInputError:
+def _first_bad(lng: npt.NDArray[np.float64], lat: npt.NDArray[np.float64], i: int, record: int) -> InvalidInputError:
     try:
         _point(float(lng[i]), float(lat[i]), record=record)
     except InvalidInputError as exc:
@@ -563,8 +595,9 @@ def encode_many(lngs: npt.ArrayLike, lats: npt.ArrayLike, level: int = MAX_LEVEL
 _CHUNK: Final = 1 << 16
 
 
-def _encode_chunk(lng: npt.NDArray[np.float64], lat: npt.NDArray[np.float64], lv: int,
-                  offset: int) -> npt.NDArray[np.bytes_]:
+def _encode_chunk(
+    lng: npt.NDArray[np.float64], lat: npt.NDArray[np.float64], lv: int, offset: int
+) -> npt.NDArray[np.bytes_]:
     alng, alat = np.abs(lng), np.abs(lat)
     bad = ~(alng <= 180.0) | ~(alat < 88.0)  # also catches NaN
     if bad.any():

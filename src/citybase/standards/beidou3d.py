@@ -61,8 +61,7 @@ _HEXF: Final = "0123456789ABCDEF"
 # Height characters each level adds: (allowed, meaning); level 0 is the sign digit a0.
 _HEIGHT_SPECS: Final = (
     (("01", "height sign digit a0 (0 = at or above the ellipsoid, 1 = below)"),),
-    (("0123456", "level-1 height digit a1 (layers 00–63, decimal)"),
-     (_DEC, "level-1 height digit a2 (00–63)")),
+    (("0123456", "level-1 height digit a1 (layers 00–63, decimal)"), (_DEC, "level-1 height digit a2 (00–63)")),
     (("01234567", "level-2 height digit a3 (0–7)"),),
     (("01", "level-3 height digit a4 (0–1)"),),
     ((_HEXF, "level-4 height digit a5 (0–F)"),),
@@ -78,8 +77,9 @@ _SPEC_3D: Final = (
     *_HEIGHT_SPECS[0],
     *(item for lv in range(1, MAX_LEVEL + 1) for item in (*_LEVEL_SPECS[lv], *_HEIGHT_SPECS[lv])),
 )
-_LEN_3D: Final = tuple(2 + sum(len(_LEVEL_SPECS[k]) + len(_HEIGHT_SPECS[k]) for k in range(1, lv + 1))
-                       for lv in range(MAX_LEVEL + 1))
+_LEN_3D: Final = tuple(
+    2 + sum(len(_LEVEL_SPECS[k]) + len(_HEIGHT_SPECS[k]) for k in range(1, lv + 1)) for lv in range(MAX_LEVEL + 1)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +110,12 @@ def _height(height: object, record: int | None = None) -> int:
     lo, hi = layer_bottom(-LAYER_MAX), layer_bottom(LAYER_MAX)
     if not lo <= h < hi:  # also NaN
         what = "NaN" if math.isnan(h) else f"{h} m"
-        raise _bad(detail, "height", f"height {what} is outside the range of GB/T 39409-2020 C.2 "
-                   f"({lo / 1000:.3f} km … {hi / 1000:.3f} km)", record)
+        raise _bad(
+            detail,
+            "height",
+            f"height {what} is outside the range of GB/T 39409-2020 C.2 ({lo / 1000:.3f} km … {hi / 1000:.3f} km)",
+            record,
+        )
     n = math.floor(_LAYERS_PER_DEGREE * math.log1p(h / EARTH_RADIUS) / _LN_STEP)
     # The log is off by a few 1e-7 layer at most; settle boundaries against the decoder's own bottoms.
     while n > -LAYER_MAX and layer_bottom(n) > h:
@@ -149,7 +153,7 @@ def encode3d(lng: float, lat: float, height: float, level: int = MAX_LEVEL) -> s
     digits = _height_digits(n)
     out = [code2d[0], digits[0]]
     for k in range(1, lv + 1):
-        out += [code2d[_CODE_LEN[k - 1]: _CODE_LEN[k]], digits[k]]
+        out += [code2d[_CODE_LEN[k - 1] : _CODE_LEN[k]], digits[k]]
     return "".join(out)
 
 
@@ -164,16 +168,20 @@ def decode3d(code: str) -> Cell3D:
     parts2d, mag, pos = [s[0]], 0, 2
     for k in range(1, level + 1):
         w2 = _CODE_LEN[k] - _CODE_LEN[k - 1]
-        parts2d.append(s[pos: pos + w2])
+        parts2d.append(s[pos : pos + w2])
         pos += w2
         wh = 2 if k == 1 else 1
-        mag |= int(s[pos: pos + wh], 10 if k == 1 else 16) << _LOW_BITS[k]
+        mag |= int(s[pos : pos + wh], 10 if k == 1 else 16) << _LOW_BITS[k]
         pos += wh
     low = 1 << _LOW_BITS[level]
     if s[1] == "1":
         if level == MAX_LEVEL and mag == 0:
-            raise _bad(detail, "code", "a0 = 1 with all height digits 0 is 'negative zero': the layer just "
-                       "below the ellipsoid is n = −1, written with magnitude 1")
+            raise _bad(
+                detail,
+                "code",
+                "a0 = 1 with all height digits 0 is 'negative zero': the layer just "
+                "below the ellipsoid is n = −1, written with magnitude 1",
+            )
         first, last = -(mag + low - 1), -max(mag, 1)
     else:
         first, last = mag, mag + low - 1
@@ -190,4 +198,3 @@ def decode3d(code: str) -> Cell3D:
         top=layer_bottom(last + 1),
         layers=(first, last),
     )
-

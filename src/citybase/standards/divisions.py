@@ -82,8 +82,13 @@ class CodeChange:
         The source back-filled successors of abolished units by name, which links e.g. Chengdu's
         东城区 (510102, 1990) to Beijing's 110101; such links are ignored.
         """
-        if (self.type == "撤销" and self.old_code and self.new_code
-                and self.old_code[:2] != self.new_code[:2] and self.old_name == self.new_name):
+        if (
+            self.type == "撤销"
+            and self.old_code
+            and self.new_code
+            and self.old_code[:2] != self.new_code[:2]
+            and self.old_name == self.new_name
+        ):
             return None
         return self.new_code
 
@@ -253,8 +258,16 @@ def _history() -> _History:
     for cols in _lines("code_changes_1980_2026.tsv.gz"):
         year, type_, level, oc, on, op, nc, nn, np_, src = cols
         ev = CodeChange(
-            int(year), type_, int(level), oc or None, on or None, nc or None, nn or None,
-            op or None, np_ or None, "NBS" if src == "N" else "MCA",
+            int(year),
+            type_,
+            int(level),
+            oc or None,
+            on or None,
+            nc or None,
+            nn or None,
+            op or None,
+            np_ or None,
+            "NBS" if src == "N" else "MCA",
         )
         hist.events.append(ev)
         if ev.old_code:
@@ -306,8 +319,7 @@ def children(code: str, source: Source = "MCA") -> tuple[Division, ...]:
     ``children("420602001")`` is empty because MCA publishes no villages; use ``source="NBS"``.
     """
     code = short_code(_checked(code))
-    tables = (_mca_upper(), _mca_towns()) if source == "MCA" else (
-        _nbs_counties(), _nbs_towns(), _nbs_villages())
+    tables = (_mca_upper(), _mca_towns()) if source == "MCA" else (_nbs_counties(), _nbs_towns(), _nbs_villages())
     found = [t.rows[c] for t in tables for c in t.kids.get(code, ())]
     return tuple(sorted(found, key=lambda d: d.code))
 
@@ -328,8 +340,10 @@ def history(code: str) -> tuple[CodeChange, ...]:
 def _code6(code: str) -> str:
     code = short_code(_checked(code))
     if len(code) != 6:
-        raise _bad(f"invalid division code {code!r}", "code history covers county-or-above codes only "
-                   "(6 digits, or 12 digits ending in 000000)")
+        raise _bad(
+            f"invalid division code {code!r}",
+            "code history covers county-or-above codes only (6 digits, or 12 digits ending in 000000)",
+        )
     return code
 
 
@@ -347,19 +361,31 @@ def validate_10114(code12: str, *, field: str = "division_code") -> StatisticalC
     code = _checked(code12, (12,), field)
     county, town, village = code[:6], code[6:9], code[9:]
     if county[2:4] == "00" and county[4:] != "00":
-        raise _bad(f"invalid GB/T 10114 code {code}", f"county part {county} has 00 in digits 3-4 "
-                   "(province level), so digits 5-6 must be 00 too", field)
+        raise _bad(
+            f"invalid GB/T 10114 code {code}",
+            f"county part {county} has 00 in digits 3-4 (province level), so digits 5-6 must be 00 too",
+            field,
+        )
     if town == "000" and village != "000":
-        raise _bad(f"invalid GB/T 10114 code {code}", f"village part is {village} but township part is "
-                   "000; a village needs a township", field)
+        raise _bad(
+            f"invalid GB/T 10114 code {code}",
+            f"village part is {village} but township part is 000; a village needs a township",
+            field,
+        )
     town_kind = _kind(town, TOWNSHIP_KINDS) if town != "000" else None
     if town != "000" and town_kind is None:
-        raise _bad(f"invalid GB/T 10114 code {code}", f"township part {town} is outside 001-599 "
-                   "(001-099 街道, 100-199 镇, 200-399 乡, 400-599 政企合一单位)", field)
+        raise _bad(
+            f"invalid GB/T 10114 code {code}",
+            f"township part {town} is outside 001-599 (001-099 街道, 100-199 镇, 200-399 乡, 400-599 政企合一单位)",
+            field,
+        )
     village_kind = _kind(village, VILLAGE_KINDS) if village != "000" else None
     if village != "000" and village_kind is None:
-        raise _bad(f"invalid GB/T 10114 code {code}", f"village part {village} is outside 001-599 "
-                   "(001-199 居委会, 200-399 村委会, 400-599 NBS special units)", field)
+        raise _bad(
+            f"invalid GB/T 10114 code {code}",
+            f"village part {village} is outside 001-599 (001-199 居委会, 200-399 村委会, 400-599 NBS special units)",
+            field,
+        )
 
     short = short_code(code)
     warnings: list[str] = []
@@ -372,19 +398,21 @@ def validate_10114(code12: str, *, field: str = "division_code") -> StatisticalC
         reason = f"township {code[:9]} is not in the NBS {NBS_AS_OF} township list"
         mca = _mca_towns().rows.get(code[:9])
         if mca is not None:
-            reason += (f" (MCA uses {mca.code} for {mca.name}, but MCA and NBS township codes are "
-                       "different systems)")
+            reason += f" (MCA uses {mca.code} for {mca.name}, but MCA and NBS township codes are different systems)"
         raise _bad(f"unknown GB/T 10114 code {code}", reason, field)
     if village != "000":
         if county.startswith("42") and code not in _nbs_villages().rows:
-            raise _bad(f"unknown GB/T 10114 code {code}",
-                       f"village {code} is not in the NBS {NBS_AS_OF} village list of Hubei", field)
+            raise _bad(
+                f"unknown GB/T 10114 code {code}",
+                f"village {code} is not in the NBS {NBS_AS_OF} village list of Hubei",
+                field,
+            )
         if not county.startswith("42"):
-            warnings.append(f"village {code} not checked for existence: "
-                            "village lists ship for Hubei (42) only")
+            warnings.append(f"village {code} not checked for existence: village lists ship for Hubei (42) only")
     division = get(short, "NBS" if len(short) > 6 else None)
-    return StatisticalCode(code, _level(short), county, town, village, town_kind, village_kind,
-                           division, tuple(warnings))
+    return StatisticalCode(
+        code, _level(short), county, town, village, town_kind, village_kind, division, tuple(warnings)
+    )
 
 
 # ---------------------------------------------------------------- history
@@ -421,8 +449,9 @@ class _Walk:
     def follow(self, code: str, name: str | None, after: int | None, inclusive: bool) -> None:
         """Track one unit (``name`` at ``code`` since ``after``) forward to a current code."""
         hist = _history()
-        later = [e for e in hist.by_old.get(code, ()) if after is None or e.year > after
-                 or (inclusive and e.year == after)]
+        later = [
+            e for e in hist.by_old.get(code, ()) if after is None or e.year > after or (inclusive and e.year == after)
+        ]
         for e in sorted(later, key=lambda e: e.year):  # stable: file order within a year
             if e.moves_code:
                 for d in (x for x in later if x.year == e.year and x.moves_code):
@@ -437,14 +466,14 @@ class _Walk:
             self.chain[id(e)] = e
             if e.type == "码位改派":
                 # The code now denotes another unit; ours took another code in the same reshuffle.
-                moved = [x for x in hist.reshuffles.get(e.year, ())
-                         if name and x.new_name == name and x.new_code != code]
+                moved = [
+                    x for x in hist.reshuffles.get(e.year, ()) if name and x.new_name == name and x.new_code != code
+                ]
                 for x in moved:
                     self.chain[id(x)] = x
                     self.follow(x.new_code or code, name, x.year, False)
                 if not moved:
-                    self.dead.append(f"{code} (reassigned {e.year} to {e.new_name}; where {name} went is "
-                                     "not recorded)")
+                    self.dead.append(f"{code} (reassigned {e.year} to {e.new_name}; where {name} went is not recorded)")
                 return
             name = e.new_name or name  # renamed in place (更名 and similar): same unit
         if is_valid_2260(code):
@@ -471,9 +500,15 @@ def resolve(code: str, *, since: int | None = None) -> Resolution:
         return Resolution(code, "current", (div,), (), f"{code} {div.name} is a current GB/T 2260 code")
     # Each use of the code: from the start, then after every arrival (a move in, or a 码位改派 that gave
     # the code to another unit). Events of an arrival's own year belong to the previous use.
-    starts: list[tuple[int | None, bool]] = [(since, True)] if since is not None else [(None, True)] + [
-        (y, False) for y in sorted({e.year for e in hist.by_new.get(code, ())
-                                    if _arrives(e, code) or e.type == "码位改派"})]
+    starts: list[tuple[int | None, bool]] = (
+        [(since, True)]
+        if since is not None
+        else [(None, True)]
+        + [
+            (y, False)
+            for y in sorted({e.year for e in hist.by_new.get(code, ()) if _arrives(e, code) or e.type == "码位改派"})
+        ]
+    )
     walk = _Walk()
     for start, inclusive in starts:
         walk.follow(code, _name_at(code, start), start, inclusive)
@@ -489,8 +524,7 @@ def resolve(code: str, *, since: int | None = None) -> Resolution:
     return Resolution(code, status, successors, events, _note(code, status, successors, events, walk.dead))
 
 
-def _note(code: str, status: Status, succ: tuple[Division, ...], chain: tuple[CodeChange, ...],
-          dead: list[str]) -> str:
+def _note(code: str, status: Status, succ: tuple[Division, ...], chain: tuple[CodeChange, ...], dead: list[str]) -> str:
     old = _historical(code)
     label = f"{code} ({old.name})" if old else code
     steps = "; ".join(str(e) for e in chain)
@@ -501,8 +535,10 @@ def _note(code: str, status: Status, succ: tuple[Division, ...], chain: tuple[Co
     if status == "changed":
         return f"{label} is now {names} ({steps}){ends}"
     if status == "ambiguous":
-        return (f"{label} has {len(succ)} possible successors: {names} ({steps}){ends}; "
-                "the code denoted several units over time, pass since=<year of the record> to choose")
+        return (
+            f"{label} has {len(succ)} possible successors: {names} ({steps}){ends}; "
+            "the code denoted several units over time, pass since=<year of the record> to choose"
+        )
     if status == "abolished":
         return f"{label} has no current successor ({steps}){ends}"
     if code in _nbs_upper_codes():
@@ -518,8 +554,10 @@ def validity(code: str) -> tuple[tuple[int | None, int | None], ...]:
     """
     code = _code6(code)
     hist = _history()
-    marks = sorted([(e.year, 0) for e in hist.by_old.get(code, ()) if e.moves_code]
-                   + [(e.year, 1) for e in hist.by_new.get(code, ()) if _arrives(e, code)])
+    marks = sorted(
+        [(e.year, 0) for e in hist.by_old.get(code, ()) if e.moves_code]
+        + [(e.year, 1) for e in hist.by_new.get(code, ()) if _arrives(e, code)]
+    )
     if not marks:
         return ((None, None),) if is_valid_2260(code) else ()
     spans: list[tuple[int | None, int | None]] = []
@@ -540,6 +578,5 @@ def validity(code: str) -> tuple[tuple[int | None, int | None], ...]:
 def was_valid_in(code6: str, year: int) -> bool:
     """True if the code was a GB/T 2260 code in ``year`` (1980 onwards), judged from the change events."""
     if year < HISTORY_FIRST_YEAR:
-        raise _bad(f"cannot judge {code6} in {year}", f"the change history starts in {HISTORY_FIRST_YEAR}",
-                   "year")
+        raise _bad(f"cannot judge {code6} in {year}", f"the change history starts in {HISTORY_FIRST_YEAR}", "year")
     return any((lo is None or lo <= year) and (hi is None or year <= hi) for lo, hi in validity(code6))

@@ -91,8 +91,10 @@ def class_code_problems(class_code: str) -> list[str]:
     if class_code[:2] == "00":
         return [f"class code {class_code}: major class 00 does not exist (01-99)"]
     if class_code[2:4] == "00" and class_code[4:] != "00":
-        return [f"class code {class_code}: minor class {class_code[4:]} under medium class 00; "
-                "a minor class needs a medium class"]
+        return [
+            f"class code {class_code}: minor class {class_code[4:]} under medium class 00; "
+            "a minor class needs a medium class"
+        ]
     return []
 
 
@@ -102,8 +104,10 @@ def division_note(division: str) -> str | None:
         return None
     res = divisions.resolve(division)
     if res.status == "unknown":
-        raise _fail(f"unknown division in unified code: {division}",
-                    [f"division {division} (positions 1-6) is not a GB/T 2260 code, current or past"])
+        raise _fail(
+            f"unknown division in unified code: {division}",
+            [f"division {division} (positions 1-6) is not a GB/T 2260 code, current or past"],
+        )
     return res.note
 
 
@@ -146,10 +150,13 @@ class SchemeBase:
             raise _fail("invalid unified code", [f"expected a string, got {type(code).__name__}"])
         text = code.strip().upper()
         if len(text) != CODE_LENGTH:
-            raise _fail(f"invalid unified code {text!r}",
-                        [f"has {len(text)} characters, expected {CODE_LENGTH}"])
-        reasons = [f"position {i} is {text[i - 1]!r}: positions {lo}-{hi} are {what} and must be digits"
-                   for lo, hi, what in _PARTS for i in range(lo, hi + 1) if text[i - 1] not in DIGITS]
+            raise _fail(f"invalid unified code {text!r}", [f"has {len(text)} characters, expected {CODE_LENGTH}"])
+        reasons = [
+            f"position {i} is {text[i - 1]!r}: positions {lo}-{hi} are {what} and must be digits"
+            for lo, hi, what in _PARTS
+            for i in range(lo, hi + 1)
+            if text[i - 1] not in DIGITS
+        ]
         if reasons:
             raise _fail(f"invalid unified code {text!r}", reasons)
         serial, check = self.read_object_part(text[:12], text[12:])
@@ -175,8 +182,7 @@ class SchemeBase:
             if note:
                 warnings.append(f"division {parsed.division} is no longer current: {note}")
         if known_classes is not None and parsed.class_code not in known_classes:
-            issues.append(Issue(FIELD, f"class {parsed.class_code} (positions 7-12) is not in the "
-                                       "class table"))
+            issues.append(Issue(FIELD, f"class {parsed.class_code} (positions 7-12) is not in the class table"))
         if issues:
             raise InvalidInputError(f"invalid unified code {parsed.text!r}", issues=issues)
         return replace(parsed, warnings=tuple(warnings))
@@ -208,20 +214,23 @@ class Iso7064Scheme(SchemeBase):
 
     def read_object_part(self, prefix: str, part: str) -> tuple[int | None, str]:
         text = prefix + part
-        reasons = [f"position {i} is {text[i - 1]!r}: positions 13-20 are the serial and must be digits"
-                   for i in range(13, 21) if text[i - 1] not in DIGITS]
+        reasons = [
+            f"position {i} is {text[i - 1]!r}: positions 13-20 are the serial and must be digits"
+            for i in range(13, 21)
+            if text[i - 1] not in DIGITS
+        ]
         if text[20] not in DIGITS + "X":
             reasons.append(f"position 21 is {text[20]!r}: the check character must be a digit or X")
         if reasons:
             raise _fail(f"invalid unified code {text!r}", reasons)
         expected = self.check_character(text[:20])
         if text[20] != expected:
-            raise _fail(f"invalid unified code {text!r}",
-                        [f"check character is {text[20]!r}, expected {expected!r} "
-                         "(ISO/IEC 7064 MOD 11-2 over positions 1-20)"])
+            raise _fail(
+                f"invalid unified code {text!r}",
+                [f"check character is {text[20]!r}, expected {expected!r} (ISO/IEC 7064 MOD 11-2 over positions 1-20)"],
+            )
         if part[:8] == "00000000":
-            raise _fail(f"invalid unified code {text!r}",
-                        ["serial 00000000 is not used (serials start at 1)"])
+            raise _fail(f"invalid unified code {text!r}", ["serial 00000000 is not used (serials start at 1)"])
         return int(part[:8]), part[8]
 
 
@@ -236,6 +245,7 @@ def parse_code(code: str, *, scheme: CodeScheme = DEFAULT_SCHEME) -> UnifiedCode
     return scheme.parse(code)
 
 
-def validate_code(code: str, *, known_classes: Container[str] | None = None,
-                  scheme: CodeScheme = DEFAULT_SCHEME) -> UnifiedCode:
+def validate_code(
+    code: str, *, known_classes: Container[str] | None = None, scheme: CodeScheme = DEFAULT_SCHEME
+) -> UnifiedCode:
     return scheme.validate(code, known_classes=known_classes)

@@ -29,8 +29,18 @@ ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 # Registration authority (position 1) and, where our sources agree, organisation category (position 2).
 # The official table has changed over time (STANDARDS §5.1, §8.9): an unknown value is a warning only.
 USCC_AUTHORITIES = {
-    "1": "机构编制", "2": "外交", "3": "司法行政", "4": "文化", "5": "民政", "6": "旅游", "7": "宗教",
-    "8": "工会", "9": "工商", "A": "中央军委改革和编制办公室", "N": "农业", "Y": "其他",
+    "1": "机构编制",
+    "2": "外交",
+    "3": "司法行政",
+    "4": "文化",
+    "5": "民政",
+    "6": "旅游",
+    "7": "宗教",
+    "8": "工会",
+    "9": "工商",
+    "A": "中央军委改革和编制办公室",
+    "N": "农业",
+    "Y": "其他",
 }
 USCC_CATEGORIES = {
     "1": {"1": "机关", "2": "事业单位", "3": "群众团体", "9": "其他"},
@@ -97,15 +107,24 @@ def validate_org_code(s: str) -> str:
     _length(code, 9, "org_code", "organisation code")
     bad = _bad_positions(code, ORG_BODY_ALPHABET, 1, 8)
     if bad:
-        raise _fail("org_code", f"invalid organisation code {code!r}",
-                    [f"{_at(code, i)}: positions 1-8 must be digits or letters A-Z" for i in bad])
+        raise _fail(
+            "org_code",
+            f"invalid organisation code {code!r}",
+            [f"{_at(code, i)}: positions 1-8 must be digits or letters A-Z" for i in bad],
+        )
     if code[8] not in "0123456789X":
-        raise _fail("org_code", f"invalid organisation code {code!r}",
-                    [f"check character is {code[8]!r}: it must be a digit or X"])
+        raise _fail(
+            "org_code",
+            f"invalid organisation code {code!r}",
+            [f"check character is {code[8]!r}: it must be a digit or X"],
+        )
     expected = org_code_check_character(code[:8])
     if code[8] != expected:
-        raise _fail("org_code", f"invalid organisation code {code!r}",
-                    [f"check character is {code[8]!r}, expected {expected!r} (GB 11714 mod 11)"])
+        raise _fail(
+            "org_code",
+            f"invalid organisation code {code!r}",
+            [f"check character is {code[8]!r}, expected {expected!r} (GB 11714 mod 11)"],
+        )
     return code
 
 
@@ -116,11 +135,15 @@ def _uscc_warnings(code: str) -> list[str]:
     warnings: list[str] = []
     auth, cat, div, org = code[0], code[1], code[2:8], code[8:17]
     if auth not in USCC_AUTHORITIES:
-        warnings.append(f"registration authority code {auth!r} (position 1) is not in our table "
-                        f"({', '.join(USCC_AUTHORITIES)}); accepted because the official table has changed")
+        warnings.append(
+            f"registration authority code {auth!r} (position 1) is not in our table "
+            f"({', '.join(USCC_AUTHORITIES)}); accepted because the official table has changed"
+        )
     elif auth in USCC_CATEGORIES and cat not in USCC_CATEGORIES[auth]:
-        warnings.append(f"category code {cat!r} (position 2) is not listed for authority {auth} "
-                        f"{USCC_AUTHORITIES[auth]} ({', '.join(USCC_CATEGORIES[auth])}); accepted")
+        warnings.append(
+            f"category code {cat!r} (position 2) is not listed for authority {auth} "
+            f"{USCC_AUTHORITIES[auth]} ({', '.join(USCC_CATEGORIES[auth])}); accepted"
+        )
     if not divisions.is_valid_2260(div):
         res = divisions.resolve(div)
         if res.status == "unknown":
@@ -129,8 +152,10 @@ def _uscc_warnings(code: str) -> list[str]:
             warnings.append(f"registration division {div} (positions 3-8) is no longer current: {res.note}")
     org_check = org_code_check_character(org[:8])
     if org[8] != org_check:
-        warnings.append(f"organisation code part {org} (positions 9-17) has GB 11714 check character "
-                        f"{org[8]!r}, expected {org_check!r}")
+        warnings.append(
+            f"organisation code part {org} (positions 9-17) has GB 11714 check character "
+            f"{org[8]!r}, expected {org_check!r}"
+        )
     return warnings
 
 
@@ -140,16 +165,21 @@ def validate_uscc(s: str) -> UsccResult:
     code = _compact(s, "uscc", "unified social credit code")
     _length(code, 18, "uscc", "unified social credit code")
     bad = _bad_positions(code, USCC_ALPHABET, 1, 18)
-    problems = [f"{_at(code, i)}: not in the USCC alphabet (digits and capitals without I, O, S, V, Z)"
-                for i in bad]
-    problems += [f"{_at(code, i)}: positions 3-8 are the registration division code and must be digits"
-                 for i in _bad_positions(code, "0123456789", 3, 8) if i not in bad]
+    problems = [f"{_at(code, i)}: not in the USCC alphabet (digits and capitals without I, O, S, V, Z)" for i in bad]
+    problems += [
+        f"{_at(code, i)}: positions 3-8 are the registration division code and must be digits"
+        for i in _bad_positions(code, "0123456789", 3, 8)
+        if i not in bad
+    ]
     if problems:
         raise _fail("uscc", f"invalid unified social credit code {code!r}", problems)
     expected = uscc.calc_check_digit(code[:17])
     if code[17] != expected:
-        raise _fail("uscc", f"invalid unified social credit code {code!r}",
-                    [f"check character is {code[17]!r}, expected {expected!r} (GB 32100 mod 31)"])
+        raise _fail(
+            "uscc",
+            f"invalid unified social credit code {code!r}",
+            [f"check character is {code[17]!r}, expected {expected!r} (GB 32100 mod 31)"],
+        )
     return UsccResult(code, code[0], code[1], code[2:8], code[8:17], tuple(_uscc_warnings(code)))
 
 
@@ -181,14 +211,19 @@ def _place(code6: str, birth_year: int) -> str:
     """
     ranges = _loc_ranges(code6)
     if not ranges:
-        raise _fail("citizen_id", f"invalid citizen ID address code {code6}",
-                    [f"address code {code6} (positions 1-6) is not a GB/T 2260 code"])
+        raise _fail(
+            "citizen_id",
+            f"invalid citizen ID address code {code6}",
+            [f"address code {code6} (positions 1-6) is not a GB/T 2260 code"],
+        )
     usable = [r for r in ranges if r[1] is None or r[1] >= birth_year]
     if not usable:
         last = max(r[1] or 0 for r in ranges)
-        raise _fail("citizen_id", f"invalid citizen ID address code {code6}",
-                    [f"address code {code6} (positions 1-6) was retired in {last}, before the birth "
-                     f"year {birth_year}"])
+        raise _fail(
+            "citizen_id",
+            f"invalid citizen ID address code {code6}",
+            [f"address code {code6} (positions 1-6) was retired in {last}, before the birth year {birth_year}"],
+        )
     at_birth = [r for r in usable if r[0] is None or r[0] <= birth_year]
     return (at_birth or usable)[0][2]
 
@@ -199,25 +234,33 @@ def validate_citizen_id(s: str, *, check_division: bool = True) -> CitizenIdResu
     code in the birth year (python-stdnum's ``loc.dat`` history)."""
     code = _compact(s, "citizen_id", "citizen ID number")
     _length(code, 18, "citizen_id", "citizen ID number")
-    problems = [f"{_at(code, i)}: positions 1-17 must be digits"
-                for i in _bad_positions(code, "0123456789", 1, 17)]
-    problems += [f"{_at(code, i)}: the check character must be a digit or X"
-                 for i in _bad_positions(code, "0123456789X", 18, 18)]
+    problems = [f"{_at(code, i)}: positions 1-17 must be digits" for i in _bad_positions(code, "0123456789", 1, 17)]
+    problems += [
+        f"{_at(code, i)}: the check character must be a digit or X" for i in _bad_positions(code, "0123456789X", 18, 18)
+    ]
     if problems:
         raise _fail("citizen_id", f"invalid citizen ID number {code!r}", problems)
     expected = ric.calc_check_digit(code)
     if code[17] != expected:
-        raise _fail("citizen_id", f"invalid citizen ID number {code!r}",
-                    [f"check character is {code[17]!r}, expected {expected!r} (ISO 7064 MOD 11-2)"])
+        raise _fail(
+            "citizen_id",
+            f"invalid citizen ID number {code!r}",
+            [f"check character is {code[17]!r}, expected {expected!r} (ISO 7064 MOD 11-2)"],
+        )
     try:
         birth = ric.get_birth_date(code)
     except ValidationError:
-        raise _fail("citizen_id", f"invalid citizen ID number {code!r}",
-                    [f"birth date {code[6:10]}-{code[10:12]}-{code[12:14]} (positions 7-14) "
-                     "is not a real date"]) from None
+        raise _fail(
+            "citizen_id",
+            f"invalid citizen ID number {code!r}",
+            [f"birth date {code[6:10]}-{code[10:12]}-{code[12:14]} (positions 7-14) is not a real date"],
+        ) from None
     if birth > dt.date.today():
-        raise _fail("citizen_id", f"invalid citizen ID number {code!r}",
-                    [f"birth date {birth.isoformat()} (positions 7-14) is in the future"])
+        raise _fail(
+            "citizen_id",
+            f"invalid citizen ID number {code!r}",
+            [f"birth date {birth.isoformat()} (positions 7-14) is in the future"],
+        )
     place = _place(code[:6], birth.year) if check_division else None
     sex: Literal["male", "female"] = "male" if int(code[16]) % 2 else "female"
     return CitizenIdResult(code, code[:6], birth, sex, place)

@@ -72,8 +72,15 @@ grid_member = Table(
     Index("ix_grid_member_user_id", "user_id"),
 )
 # One running assignment per (grid, user, duty): two managers assigning at once cannot both succeed.
-Index("ix_grid_member_current", grid_member.c.grid_id, grid_member.c.user_id, grid_member.c.duty, unique=True,
-      sqlite_where=grid_member.c.until.is_(None), postgresql_where=grid_member.c.until.is_(None))
+Index(
+    "ix_grid_member_current",
+    grid_member.c.grid_id,
+    grid_member.c.user_id,
+    grid_member.c.duty,
+    unique=True,
+    sqlite_where=grid_member.c.until.is_(None),
+    postgresql_where=grid_member.c.until.is_(None),
+)
 
 address_grid = Table(
     "address_grid",

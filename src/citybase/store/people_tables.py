@@ -114,8 +114,13 @@ residence = Table(
     Index("ix_residence_address_node_id", "address_node_id"),
     Index("ix_residence_household_id", "household_id"),
     # At most one open residence per person: a partial unique index (SQLite and PostgreSQL both have them).
-    Index("ux_residence_open_person", "person_id", unique=True, sqlite_where=text("move_out IS NULL"),
-          postgresql_where=text("move_out IS NULL")),
+    Index(
+        "ux_residence_open_person",
+        "person_id",
+        unique=True,
+        sqlite_where=text("move_out IS NULL"),
+        postgresql_where=text("move_out IS NULL"),
+    ),
 )
 
 enrolment_zone = Table(
@@ -149,6 +154,7 @@ personal_data_grant = Table(
     Column("revoked_at", UTCDateTime()),
     Index("ix_personal_data_grant_department_id", "department_id"),
 )
+
 
 def companions_ddl(conn: Connection) -> list[str]:
     """The append-only triggers of the person and household histories (idempotent)."""

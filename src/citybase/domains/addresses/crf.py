@@ -285,5 +285,3 @@ def compiled() -> Compiled:
         )
     with np.load(io.BytesIO(ref.read_bytes())) as npz:
         return _compile({k: npz[k] for k in npz.files})
-
-

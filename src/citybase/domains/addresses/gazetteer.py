@@ -53,7 +53,7 @@ class Gazetteer:
         n = len(text)
         names, prefixes = self.names, self.prefixes
         for i in range(n - 1):
-            if text[i:i + 2] not in prefixes:
+            if text[i : i + 2] not in prefixes:
                 continue
             for j in range(i + 2, n + 1):
                 piece = text[i:j]
@@ -71,7 +71,6 @@ class Gazetteer:
         if kind is None:
             return text
         return self.full_name.get((kind, text), text)
-
 
     def parents_of(self, label: str, name: str) -> tuple[str, ...]:
         """Official names above a division named uniquely nationwide (``樊城区`` → 湖北省, 襄阳市)."""

@@ -220,14 +220,31 @@ def _template_rows(m: Compiled, t: Tables, codes: np.ndarray, first: np.ndarray,
     """Attribute row of every template of every token, plus its quarter (kernels.template_rows)."""
     kw, pads, mult = _kernel_model()
     quarter = t.quarter if t.quarter is not None else _NONE
-    return kernels.template_rows(codes, first, count, pads, kw, _CARET, _DOLLAR, mult, m.offset, m.dense_cols,
-                                 m.dense_rows, m.hash_cols, m.table_keys, m.table_rows, len(m.weights) - 1, quarter)
+    return kernels.template_rows(
+        codes,
+        first,
+        count,
+        pads,
+        kw,
+        _CARET,
+        _DOLLAR,
+        mult,
+        m.offset,
+        m.dense_cols,
+        m.dense_rows,
+        m.hash_cols,
+        m.table_keys,
+        m.table_rows,
+        len(m.weights) - 1,
+        quarter,
+    )
 
 
 def _attribute_rows(m: Compiled, keys: np.ndarray) -> np.ndarray:
     """crf._rows, compiled (one pass instead of a probing loop of numpy calls)."""
-    return kernels.attribute_rows(keys, m.dense_cols, m.dense_rows, m.hash_cols, m.table_keys, m.table_rows,
-                                  len(m.weights) - 1)
+    return kernels.attribute_rows(
+        keys, m.dense_cols, m.dense_rows, m.hash_cols, m.table_keys, m.table_rows, len(m.weights) - 1
+    )
 
 
 def _tag(f: Features, first: np.ndarray, count: np.ndarray) -> np.ndarray:

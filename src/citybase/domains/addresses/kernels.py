@@ -244,6 +244,7 @@ def attribute_rows(  # pragma: no cover - compiled; equal to crf._rows (tests)
 
 # ---------------------------------------------------------------- gazetteer
 
+
 @_jit()
 def gazetteer_hits(  # pragma: no cover - compiled; compared with Gazetteer.raw in the tests
     cps: np.ndarray,  # code points of the batch text (uint64)

@@ -20,9 +20,29 @@ from citybase.domains.addresses.gazetteer import gazetteer
 from citybase.kernel.errors import ConfigurationError
 
 MODEL_FILE = "address_crf.bin"
-LABELS = ("country", "prov", "city", "district", "devzone", "town", "community", "road", "subroad",
-          "roadno", "subroadno", "poi", "subpoi", "houseno", "cellno", "floorno", "roomno", "person",
-          "assist", "redundant", "otherinfo")
+LABELS = (
+    "country",
+    "prov",
+    "city",
+    "district",
+    "devzone",
+    "town",
+    "community",
+    "road",
+    "subroad",
+    "roadno",
+    "subroadno",
+    "poi",
+    "subpoi",
+    "houseno",
+    "cellno",
+    "floorno",
+    "roomno",
+    "person",
+    "assist",
+    "redundant",
+    "otherinfo",
+)
 
 _TOKEN = re.compile(r"[0-9]+|[A-Za-z]+|\S")
 Token = tuple[int, int, str]  # start, end (offsets into the folded text), text
@@ -69,9 +89,9 @@ def repeat_marks(folded: str, tokens: Sequence[Token]) -> list[str]:
     rep = [""] * n
     for i in range(1, n):
         s0 = tokens[i][0]
-        if folded[s0:s0 + 2] in folded[:s0]:
+        if folded[s0 : s0 + 2] in folded[:s0]:
             length = 2
-            while length < 6 and folded[s0:s0 + length + 1] in folded[:s0] and s0 + length < len(folded):
+            while length < 6 and folded[s0 : s0 + length + 1] in folded[:s0] and s0 + length < len(folded):
                 length += 1
             rep[i] = f"rep={length}"
             for k in range(i + 1, n):
@@ -130,13 +150,34 @@ def features(folded: str, tokens: list[Token]) -> list[list[str]]:
     out = []
     for i in range(n):
         a, b, c, d, e = w[i], w[i + 1], w[i + 2], w[i + 3], w[i + 4]
-        f = ["b", "w=" + c, "l=" + b, "r=" + d, "ll=" + a, "rr=" + e, "lw=" + b + c, "wr=" + c + d,
-             "lwr=" + b + c + d, "llw=" + a + b + c, "wrr=" + c + d + e, "nk=" + nxt[i], "pk=" + prv[i],
-             "nkw=" + nxt[i][0] + c, "k=" + kl[i + 1] + kl[i + 2] + kl[i + 3],
-             "kn=" + kl[i + 2] + nxt[i][0], "kp=" + prv[i][0] + kl[i + 2], "n2=" + nxt2[i],
-             "p2=" + prv2[i], "l3=" + (w[i - 1] if i else "^"), "r3=" + (w[i + 5] if i + 5 < n + 4 else "$"),
-             "lr=" + b + d, "llwr=" + a + b + c + d, "lwrr=" + b + c + d + e, "pkw=" + prv[i][0] + c,
-             "q=" + str(i * 4 // n)]
+        f = [
+            "b",
+            "w=" + c,
+            "l=" + b,
+            "r=" + d,
+            "ll=" + a,
+            "rr=" + e,
+            "lw=" + b + c,
+            "wr=" + c + d,
+            "lwr=" + b + c + d,
+            "llw=" + a + b + c,
+            "wrr=" + c + d + e,
+            "nk=" + nxt[i],
+            "pk=" + prv[i],
+            "nkw=" + nxt[i][0] + c,
+            "k=" + kl[i + 1] + kl[i + 2] + kl[i + 3],
+            "kn=" + kl[i + 2] + nxt[i][0],
+            "kp=" + prv[i][0] + kl[i + 2],
+            "n2=" + nxt2[i],
+            "p2=" + prv2[i],
+            "l3=" + (w[i - 1] if i else "^"),
+            "r3=" + (w[i + 5] if i + 5 < n + 4 else "$"),
+            "lr=" + b + d,
+            "llwr=" + a + b + c + d,
+            "lwrr=" + b + c + d + e,
+            "pkw=" + prv[i][0] + c,
+            "q=" + str(i * 4 // n),
+        ]
         if rep[i]:
             f.append(rep[i])
         f.extend(gaz[i])
@@ -151,11 +192,13 @@ def tagger():  # -> pycrfsuite.Tagger
         import pycrfsuite
     except ImportError as exc:  # pragma: no cover - dependency missing
         raise ConfigurationError(
-            "the address parser needs the python-crfsuite package (pip install python-crfsuite)") from exc
+            "the address parser needs the python-crfsuite package (pip install python-crfsuite)"
+        ) from exc
     ref = resources.files("citybase.domains.addresses").joinpath("data", MODEL_FILE)
     if not ref.is_file():
         raise ConfigurationError(
-            f"address model {MODEL_FILE} missing from package data; run scripts/train_address_model.py")
+            f"address model {MODEL_FILE} missing from package data; run scripts/train_address_model.py"
+        )
     t = pycrfsuite.Tagger()
     with resources.as_file(ref) as path:
         t.open(str(path))
@@ -170,7 +213,7 @@ def tag_many(folded: list[str]) -> list[list[str]]:
     b, y = inference.tag_ids(folded)
     labels = inference.compiled().labels
     tags = [labels[k] for k in y.tolist()]
-    return [tags[f:f + c] for f, c in zip(b.first.tolist(), b.count.tolist(), strict=True)]
+    return [tags[f : f + c] for f, c in zip(b.first.tolist(), b.count.tolist(), strict=True)]
 
 
 def tag_crfsuite(folded: str, tokens: list[Token]) -> list[str]:

@@ -34,7 +34,8 @@ _TRAD = (
     "站站碼码務务經经濟济術术產产區区義义烏乌寧宁錫锡閔闵灘滩滬沪蘭兰遼辽瀋沈綏绥齊齐濟济"
     "魯鲁貴贵隴陇陝陕晉晋疆疆黔黔粵粤閩闽贛赣鄂鄂湘湘滇滇藏藏紅红綠绿藍蓝銀银銅铜鋼钢"
     "灣湾濱滨澤泽潤润淺浅滄沧溝沟濤涛瀾澜漁渔灃沣灤滦滙汇匯汇湧涌濰潍瀏浏瀘泸瀟潇"
-    "嶺岭巖岩峽峡崗岗島岛嶼屿巒峦關关隴陇壩坝堯尧塢坞壇坛墾垦壽寿")
+    "嶺岭巖岩峽峡崗岗島岛嶼屿巒峦關关隴陇壩坝堯尧塢坞壇坛墾垦壽寿"
+)
 _TRAD_MORE = (
     "館馆舘馆鋪铺樹树林林莊庄廟庙塔塔閣阁樂乐舉举興兴來来勝胜勞劳務务聯联總总會会員员"
     "區区幢幢層层舖铺號号單单樓楼門门戶户廳厅樣样條条與与嚴严盤盘獅狮豬猪鴨鸭雞鸡鵬鹏鶴鹤"
@@ -48,7 +49,8 @@ _TRAD_MORE = (
     "內内兩两傳传價价備备償偿優优兒儿內内養养圖图團团壓压夢梦奮奋媽妈孫孙寬宽寧宁對对"
     "導导屬属嶽岳廣广歲岁後后從从復复徵征愛爱態态戲戏擴扩損损擁拥據据換换揚扬擊击"
     "數数斷断時时晝昼會会東东條条楓枫榮荣樂乐歷历氣气決决沒没溫温滿满漲涨漿浆潔洁灣湾"
-    "煙烟熱热燈灯爐炉牆墙獨独環环現现畫画當当療疗發发盡尽碩硕禪禅種种窮穷筆笔範范")
+    "煙烟熱热燈灯爐炉牆墙獨独環环現现畫画當当療疗發发盡尽碩硕禪禅種种窮穷筆笔範范"
+)
 
 
 def _table() -> dict[int, str]:
@@ -61,8 +63,17 @@ def _table() -> dict[int, str]:
 
 
 # control and invisible characters (tabs and line breaks are folded to a space too, but are not "control")
-_CONTROLS = (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0), *range(0x200B, 0x2010),
-             0x2028, 0x2029, 0xFEFF)
+_CONTROLS = (
+    *range(0x00, 0x09),
+    0x0B,
+    0x0C,
+    *range(0x0E, 0x20),
+    *range(0x7F, 0xA0),
+    *range(0x200B, 0x2010),
+    0x2028,
+    0x2029,
+    0xFEFF,
+)
 _CONTROL = re.compile("[" + "".join(re.escape(chr(c)) for c in _CONTROLS) + "]")
 _DASHES = "‐‑‒–—―−－～~"
 
@@ -98,11 +109,10 @@ def check(text: object) -> str:
         raise InvalidInputError("address is empty", issues=[Issue("text", "empty")])
     if len(trimmed) > MAX_LENGTH:
         raise InvalidInputError(
-            "address is too long",
-            issues=[Issue("text", f"{len(trimmed)} characters, at most {MAX_LENGTH}")])
+            "address is too long", issues=[Issue("text", f"{len(trimmed)} characters, at most {MAX_LENGTH}")]
+        )
     if not any(_is_han(c) or c.isdigit() for c in trimmed):
-        raise InvalidInputError(
-            "not a Chinese address", issues=[Issue("text", "no Chinese characters or digits")])
+        raise InvalidInputError("not a Chinese address", issues=[Issue("text", "no Chinese characters or digits")])
     return text
 
 
@@ -112,9 +122,32 @@ def _is_han(c: str) -> bool:
 
 # ---------------------------------------------------------------- Chinese numerals
 
-_DIGIT = {"零": 0, "〇": 0, "○": 0, "O": 0, "一": 1, "幺": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-          "六": 6, "七": 7, "八": 8, "九": 9, "壹": 1, "贰": 2, "叁": 3, "肆": 4, "伍": 5, "陆": 6, "柒": 7,
-          "捌": 8, "玖": 9}
+_DIGIT = {
+    "零": 0,
+    "〇": 0,
+    "○": 0,
+    "O": 0,
+    "一": 1,
+    "幺": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "壹": 1,
+    "贰": 2,
+    "叁": 3,
+    "肆": 4,
+    "伍": 5,
+    "陆": 6,
+    "柒": 7,
+    "捌": 8,
+    "玖": 9,
+}
 _UNIT = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
 _NUMERAL_RUN = re.compile("[零〇○一幺二两三四五六七八九壹贰叁肆伍陆柒捌玖十拾百佰千仟]+")
 
@@ -205,10 +238,14 @@ def ident(kind: str, value: str) -> str:
 
 # ---------------------------------------------------------------- phone numbers, contact words
 
-PHONE = re.compile(r"(?<![0-9])(?:\+?86[- ]?)?(?:1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}|0[1-9][0-9]{1,2}-?[0-9]{7,8})"
-                   r"(?:-[0-9]{1,5})?(?![0-9])")
-CONTACT_WORDS = re.compile(r"(?:收件人|收货人|联系人)[:：]?"
-                           r"|(?:联系电话|联系方式|电话|手机号?|tel|TEL|Tel)(?:[:：]|(?= ?[+0-9]))")
+PHONE = re.compile(
+    r"(?<![0-9])(?:\+?86[- ]?)?(?:1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}|0[1-9][0-9]{1,2}-?[0-9]{7,8})"
+    r"(?:-[0-9]{1,5})?(?![0-9])"
+)
+CONTACT_WORDS = re.compile(
+    r"(?:收件人|收货人|联系人)[:：]?"
+    r"|(?:联系电话|联系方式|电话|手机号?|tel|TEL|Tel)(?:[:：]|(?= ?[+0-9]))"
+)
 
 
 def width(text: str) -> str:

@@ -33,12 +33,33 @@ from citybase.domains.addresses.normalise import (
 )
 
 ELEMENTS = model.LABELS
-TREE_LEVELS = ("province", "city", "district", "town", "community", "road", "door_number", "compound",
-               "building", "unit", "floor", "room")
+TREE_LEVELS = (
+    "province",
+    "city",
+    "district",
+    "town",
+    "community",
+    "road",
+    "door_number",
+    "compound",
+    "building",
+    "unit",
+    "floor",
+    "room",
+)
 LEVEL_OF: dict[str, str] = {
-    "prov": "province", "city": "city", "district": "district", "town": "town", "community": "community",
-    "road": "road", "roadno": "door_number", "poi": "compound", "houseno": "building", "cellno": "unit",
-    "floorno": "floor", "roomno": "room",
+    "prov": "province",
+    "city": "city",
+    "district": "district",
+    "town": "town",
+    "community": "community",
+    "road": "road",
+    "roadno": "door_number",
+    "poi": "compound",
+    "houseno": "building",
+    "cellno": "unit",
+    "floorno": "floor",
+    "roomno": "room",
 }
 # used only when the main element is absent: 支路 as road, its number as door number, sub-POI as compound
 FALLBACK_LEVEL = {"subroad": "road", "subroadno": "door_number", "subpoi": "compound", "devzone": "town"}
@@ -60,8 +81,14 @@ class Element(NamedTuple):
     level: str | None = None  # the tree level this element fills, if any
 
     def as_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "text": self.text, "start": self.start, "end": self.end,
-                "value": self.value, "level": self.level}
+        return {
+            "label": self.label,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "value": self.value,
+            "level": self.level,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +111,13 @@ class ParsedAddress:
         return "".join(self.levels[k] for k in TREE_LEVELS if k in self.levels)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "elements": [e.as_dict() for e in self.elements],
-                "levels": dict(self.levels), "inferred": list(self.inferred), "standard": self.standard}
+        return {
+            "text": self.text,
+            "elements": [e.as_dict() for e in self.elements],
+            "levels": dict(self.levels),
+            "inferred": list(self.inferred),
+            "standard": self.standard,
+        }
 
 
 def parse(text: str) -> ParsedAddress:
@@ -134,7 +166,7 @@ def _parse_checked(texts: list[str]) -> list[ParsedAddress | Exception]:
     joined = fold(tokens.SEP.join(texts))  # fold maps one character to one: the same as folding each
     folded, at = [], 0
     for t in texts:
-        folded.append(joined[at:at + len(t)])
+        folded.append(joined[at : at + len(t)])
         at += len(t) + 1
     batch, y = inference.tag_ids(folded, joined)
     labels, lab, inside = _label_tables()
@@ -157,7 +189,7 @@ def _parse_checked(texts: list[str]) -> list[ParsedAddress | Exception]:
             f = folded[a]
             if a in phones:
                 toks = batch.tokens(a)
-                tags = [labels[k] for k in y[batch.first[a]:batch.first[a] + batch.count[a]].tolist()]
+                tags = [labels[k] for k in y[batch.first[a] : batch.first[a] + batch.count[a]].tolist()]
                 _phones(f, toks, tags)
                 spans = _spans(toks, tags)
             else:
@@ -204,7 +236,8 @@ def _phone_candidates(joined: str, base: np.ndarray) -> set[int]:
 
 _SURNAMES = frozenset(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
-    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
 _SEP = frozenset(" ,，;；:：/、()（）[]【】-_")
 
 
@@ -256,11 +289,18 @@ def _name_after(folded: str, tokens: list[model.Token], tags: list[str], k: int)
             break
         run.append(j)
         j += 1
-    after_sep = j >= len(tokens) or tokens[j][2] in _SEP or tokens[j][0] != tokens[j - 1][1] \
+    after_sep = (
+        j >= len(tokens)
+        or tokens[j][2] in _SEP
+        or tokens[j][0] != tokens[j - 1][1]
         or PHONE.match(folded, tokens[j][0]) is not None
-    word = folded[tokens[k][0] - 1:tokens[k][1]] if k else ""
-    if after_sep and _is_name([tokens[i][2] for i in run]) and (CONTACT_WORDS.search(word) or
-                                                                  tags[run[0]] not in ("B-poi", "B-road")):
+    )
+    word = folded[tokens[k][0] - 1 : tokens[k][1]] if k else ""
+    if (
+        after_sep
+        and _is_name([tokens[i][2] for i in run])
+        and (CONTACT_WORDS.search(word) or tags[run[0]] not in ("B-poi", "B-road"))
+    ):
         for n, i in enumerate(run):
             tags[i] = ("B-" if n == 0 else "I-") + "person"
 
@@ -282,16 +322,29 @@ def _spans(tokens: list[model.Token], tags: list[str]) -> list[tuple[int, int, s
 
 
 _NUM = "[0-9A-Za-z零〇○一二两三四五六七八九十百千-]+"
-_UNIT_RULES = ((re.compile(f"^第?{_NUM}(?:室|户)$"), "roomno"), (re.compile(f"^第?{_NUM}单元$"), "cellno"),
-               (re.compile(f"^第?{_NUM}层$"), "floorno"), (re.compile(f"^第?{_NUM}(?:栋|幢|号楼)$"), "houseno"))
-_NUMBERED = frozenset({"roomno", "cellno", "floorno", "houseno", "roadno", "subroadno", "poi", "subpoi", "person",
-                       "otherinfo"})
+_UNIT_RULES = (
+    (re.compile(f"^第?{_NUM}(?:室|户)$"), "roomno"),
+    (re.compile(f"^第?{_NUM}单元$"), "cellno"),
+    (re.compile(f"^第?{_NUM}层$"), "floorno"),
+    (re.compile(f"^第?{_NUM}(?:栋|幢|号楼)$"), "houseno"),
+)
+_NUMBERED = frozenset(
+    {"roomno", "cellno", "floorno", "houseno", "roadno", "subroadno", "poi", "subpoi", "person", "otherinfo"}
+)
 
 
 _PART = re.compile(f"第?{_NUM}(号楼|栋|幢|座|单元|层|室|户)")
 _UNIT_ENDS = frozenset("楼栋幢座元层室户")  # the last characters of _PART's and _UNIT_RULES' unit words
-_PART_LABEL = {"号楼": "houseno", "栋": "houseno", "幢": "houseno", "座": "houseno", "单元": "cellno",
-               "层": "floorno", "室": "roomno", "户": "roomno"}
+_PART_LABEL = {
+    "号楼": "houseno",
+    "栋": "houseno",
+    "幢": "houseno",
+    "座": "houseno",
+    "单元": "cellno",
+    "层": "floorno",
+    "室": "roomno",
+    "户": "roomno",
+}
 
 
 def _split(folded: str, s: int, e: int) -> list[tuple[int, int, str]] | None:

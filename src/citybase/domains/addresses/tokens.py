@@ -33,9 +33,9 @@ def _kinds() -> np.ndarray:
     """Character kind of every BMP code point: space (dropped), ASCII digit, ASCII letter, other."""
     kinds = np.full(0x10000, _OTHER, np.int8)
     kinds[[c for c in range(0x10000) if chr(c).isspace()]] = _SPACE
-    kinds[ord("0"):ord("9") + 1] = _DIGIT
-    kinds[ord("A"):ord("Z") + 1] = _LATIN
-    kinds[ord("a"):ord("z") + 1] = _LATIN
+    kinds[ord("0") : ord("9") + 1] = _DIGIT
+    kinds[ord("A") : ord("Z") + 1] = _LATIN
+    kinds[ord("a") : ord("z") + 1] = _LATIN
     return kinds
 
 
@@ -58,9 +58,14 @@ class Batch:
         """The tokens of address ``a`` as :func:`.model.tokenize` gives them (offsets into that address)."""
         b, f = int(self.base[a]), int(self.first[a])
         text = self.text
-        return [(s - b, e - b, text[s:e]) for s, e in zip(self.start[f:f + int(self.count[a])].tolist(),
-                                                         self.end[f:f + int(self.count[a])].tolist(),
-                                                         strict=True)]
+        return [
+            (s - b, e - b, text[s:e])
+            for s, e in zip(
+                self.start[f : f + int(self.count[a])].tolist(),
+                self.end[f : f + int(self.count[a])].tolist(),
+                strict=True,
+            )
+        ]
 
 
 def tokenize(folded: list[str], joined: str | None = None) -> Batch:
@@ -126,9 +131,15 @@ def gaz_index(g: Gazetteer) -> GazIndex:
     counts = np.array([len(g.names[names[i]]) for i in order.tolist()], np.int64)
     tag_id = {t: i for i, t in enumerate(tag_names)}
     tags = np.array([tag_id[t] for i in order.tolist() for t in g.names[names[i]]], np.int64)
-    return GazIndex(kernels.hash_table(prefixes, np.zeros(len(prefixes), np.int64)),
-                    kernels.hash_table(name_hash[order], np.arange(len(order), dtype=np.int64)),
-                    np.cumsum(counts) - counts, counts, tags, tag_names, g.longest)
+    return GazIndex(
+        kernels.hash_table(prefixes, np.zeros(len(prefixes), np.int64)),
+        kernels.hash_table(name_hash[order], np.arange(len(order), dtype=np.int64)),
+        np.cumsum(counts) - counts,
+        counts,
+        tags,
+        tag_names,
+        g.longest,
+    )
 
 
 def gaz_matches(gz: GazIndex, b: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

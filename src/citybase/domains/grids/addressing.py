@@ -27,7 +27,7 @@ from citybase.store.grid_tables import address_grid, grid
 from citybase.store.schema import platform_meta
 
 # community, road, door_number, compound, building, unit, floor, room: top down, parents first
-SCOPE_LEVELS = ADDRESS_LEVELS[ADDRESS_LEVELS.index("community"):]
+SCOPE_LEVELS = ADDRESS_LEVELS[ADDRESS_LEVELS.index("community") :]
 CHUNK = 10_000
 SYNCED_KEY = "grids.address_revision"  # platform_meta: the address tree revision address_grid is at
 
@@ -47,13 +47,14 @@ def node_ids_in_grids(conn: Connection, grid_ids: Iterable[int]) -> set[int]:
 
 def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def _community_grids(conn: Connection) -> dict[str, int]:
     g = grid.c
-    rows = conn.execute(select(g.division_code, g.id).where(g.level == "community", g.state == "active")
-                        .order_by(g.id.desc()))
+    rows = conn.execute(
+        select(g.division_code, g.id).where(g.level == "community", g.state == "active").order_by(g.id.desc())
+    )
     return {r.division_code: int(r.id) for r in rows}
 
 
@@ -104,8 +105,7 @@ def refresh(conn: Connection, load_index: Callable[[], GridIndex], scope: Iterab
     return written
 
 
-def _map_rows(conn: Connection, level: str, rows: Sequence[Any], index: GridIndex,
-              communities: dict[str, int]) -> int:
+def _map_rows(conn: Connection, level: str, rows: Sequence[Any], index: GridIndex, communities: dict[str, int]) -> int:
     """Write the ``address_grid`` rows of these nodes of one level (their parents' rows are current)."""
     located = index.locate_many([r.point for r in rows if r.point is not None])
     by_point = iter(located)
@@ -124,6 +124,7 @@ def _map_rows(conn: Connection, level: str, rows: Sequence[Any], index: GridInde
 
 
 # --- catching up with address changes ------------------------------------------------------------
+
 
 def _tree_revision(conn: Connection) -> int:
     return int(conn.execute(select(func.max(address_node.c.revision))).scalar() or 0)
@@ -152,8 +153,9 @@ def sync(conn: Connection, load_index: Callable[[], GridIndex]) -> int:
     if since == 0:  # never mapped: the full run is cheaper than a list of every node
         return refresh(conn, load_index)
     n = address_node.c
-    changed = {int(i) for i in conn.execute(select(n.id).where(n.revision > since, n.level.in_(SCOPE_LEVELS)))
-               .scalars()}
+    changed = {
+        int(i) for i in conn.execute(select(n.id).where(n.revision > since, n.level.in_(SCOPE_LEVELS))).scalars()
+    }
     index: GridIndex | None = None
     communities = _community_grids(conn)
     cols = (n.id, n.parent_id, n.point, n.division_code, n.state)
@@ -183,7 +185,8 @@ def _grids_of(conn: Connection, node_ids: set[int]) -> dict[int, int]:
     out: dict[int, int] = {}
     for part in _chunks(sorted(node_ids), CHUNK):
         q = select(address_grid.c.address_node_id, address_grid.c.grid_id).where(
-            address_grid.c.address_node_id.in_(list(part)))
+            address_grid.c.address_node_id.in_(list(part))
+        )
         out.update({int(a): int(g) for a, g in conn.execute(q)})
     return out
 

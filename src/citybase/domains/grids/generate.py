@@ -97,8 +97,11 @@ def _pieces(area: float, per: float, lo: int, hi: int) -> int:
 
 def _divisions(conn: Connection) -> dict[str, list[dict[str, Any]]]:
     o = city_object.c
-    rows = conn.execute(select(o.class_code, o.name, o.geom, o.attributes).where(
-        o.class_code.in_(list(DIVISION_CLASSES)), o.state == "active").order_by(o.id)).mappings()
+    rows = conn.execute(
+        select(o.class_code, o.name, o.geom, o.attributes)
+        .where(o.class_code.in_(list(DIVISION_CLASSES)), o.state == "active")
+        .order_by(o.id)
+    ).mappings()
     out: dict[str, list[dict[str, Any]]] = {lv: [] for lv in DIVISION_CLASSES.values()}
     for r in rows:
         code = str((r["attributes"] or {}).get("division_code") or "")
@@ -125,11 +128,11 @@ def generate_from_communities(conn: Connection, actor: Actor, tell: Tell | None 
     for level in ("district", "street", "community"):
         rows = []
         for d in divisions[level]:
-            code = d["code"][:digits[level]].ljust(12, "0")
+            code = d["code"][: digits[level]].ljust(12, "0")
             parent = None
             if level != "district":
                 up = "street" if level == "community" else "district"
-                parent = parents.get(d["code"][:digits[up]].ljust(12, "0"))
+                parent = parents.get(d["code"][: digits[up]].ljust(12, "0"))
                 if parent is None or parent["level"] != up:
                     continue  # a division without its parent object (not drawn at this scale)
             geom = clean(d["geom"] if parent is None else d["geom"].intersection(parent["geom"]))
@@ -148,8 +151,9 @@ def generate_from_communities(conn: Connection, actor: Actor, tell: Tell | None 
             g = _row("grid", f"{c['code']}{i:03d}", f"{c['name']}第{i}网格", c["code"], piece, c, at, actor.name)
             made["grid"].append(g)
             for j, micro in enumerate(split(piece, _pieces(area_km2(piece), MICRO_KM2, 2, most[1])), 1):
-                made["micro"].append(_row("micro", f"{g['code']}{j:02d}", f"{g['name']}{j}号微网格", c["code"],
-                                          micro, g, at, actor.name))
+                made["micro"].append(
+                    _row("micro", f"{g['code']}{j:02d}", f"{g['name']}{j}号微网格", c["code"], micro, g, at, actor.name)
+                )
         if n % 100 == 99:
             say("grids", n + 1, len(communities))
     say("grids", len(communities), len(communities))
@@ -161,11 +165,30 @@ def generate_from_communities(conn: Connection, actor: Actor, tell: Tell | None 
     return {lv: len(rows) for lv, rows in made.items()} | {"address_grid": mapped}
 
 
-def _row(level: str, code: str, name: str, division: str, geom: BaseGeometry, parent: dict[str, Any] | None,
-         at: datetime, by: str) -> dict[str, Any]:
-    return {"parent": parent, "level": level, "code": code, "name": name[:200], "division_code": division,
-            "geom": geom, "state": "active", "version": 1, "created_at": at, "created_by": by, "updated_at": at,
-            "updated_by": by}
+def _row(
+    level: str,
+    code: str,
+    name: str,
+    division: str,
+    geom: BaseGeometry,
+    parent: dict[str, Any] | None,
+    at: datetime,
+    by: str,
+) -> dict[str, Any]:
+    return {
+        "parent": parent,
+        "level": level,
+        "code": code,
+        "name": name[:200],
+        "division_code": division,
+        "geom": geom,
+        "state": "active",
+        "version": 1,
+        "created_at": at,
+        "created_by": by,
+        "updated_at": at,
+        "updated_by": by,
+    }
 
 
 def _write(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -174,10 +197,23 @@ def _write(conn: Connection, rows: list[dict[str, Any]]) -> None:
     for row, gid in zip(rows, reserve_ids(conn, grid, len(rows)), strict=True):
         row["id"] = gid
     cols = [c.name for c in grid.c]
-    bulk_load(conn, grid, [{k: (r["parent"]["id"] if r["parent"] else None) if k == "parent_id" else r[k]
-                            for k in cols} for r in rows])
+    bulk_load(
+        conn,
+        grid,
+        [{k: (r["parent"]["id"] if r["parent"] else None) if k == "parent_id" else r[k] for k in cols} for r in rows],
+    )
     keys = ("parent_id", "level", "code", "name", "division_code", "geom", "state", "version")
-    bulk_load(conn, grid_version, [
-        {"grid_id": r["id"], **{k: (r["parent"]["id"] if r["parent"] else None) if k == "parent_id" else r[k]
-                                for k in keys},
-         "change": "create", "recorded_at": r["created_at"], "recorded_by": r["created_by"]} for r in rows])
+    bulk_load(
+        conn,
+        grid_version,
+        [
+            {
+                "grid_id": r["id"],
+                **{k: (r["parent"]["id"] if r["parent"] else None) if k == "parent_id" else r[k] for k in keys},
+                "change": "create",
+                "recorded_at": r["created_at"],
+                "recorded_by": r["created_by"],
+            }
+            for r in rows
+        ],
+    )

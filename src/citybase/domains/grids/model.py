@@ -82,11 +82,14 @@ def polygonal(geom: BaseGeometry | dict[str, Any], record: str | int | None = No
         try:
             geom = shapely.geometry.shape(geom)
         except Exception as exc:  # any parse failure is bad input
-            raise InvalidInputError("bad grid polygon", issues=[Issue("geom", f"not a GeoJSON geometry: {exc}",
-                                                                      record)]) from None
+            raise InvalidInputError(
+                "bad grid polygon", issues=[Issue("geom", f"not a GeoJSON geometry: {exc}", record)]
+            ) from None
     if not isinstance(geom, Polygon | MultiPolygon):
-        raise InvalidInputError("bad grid polygon", issues=[
-            Issue("geom", f"must be a Polygon or MultiPolygon, not {geom.geom_type}", record)])
+        raise InvalidInputError(
+            "bad grid polygon",
+            issues=[Issue("geom", f"must be a Polygon or MultiPolygon, not {geom.geom_type}", record)],
+        )
     if geom.is_empty:
         raise InvalidInputError("bad grid polygon", issues=[Issue("geom", "is empty", record)])
     if not geom.is_valid:
@@ -95,8 +98,10 @@ def polygonal(geom: BaseGeometry | dict[str, Any], record: str | int | None = No
     minx, miny, maxx, maxy = CHINA_BOUNDS
     bx0, by0, bx1, by1 = geom.bounds
     if bx0 < minx or by0 < miny or bx1 > maxx or by1 > maxy:
-        raise InvalidInputError("bad grid polygon", issues=[
-            Issue("geom", "lies outside China (expects CGCS2000 longitude/latitude)", record)])
+        raise InvalidInputError(
+            "bad grid polygon",
+            issues=[Issue("geom", "lies outside China (expects CGCS2000 longitude/latitude)", record)],
+        )
     return geom
 
 
@@ -111,12 +116,26 @@ def check_division_code(level: str, code: str | None, parent_code: str | None, r
     digits = DIVISION_DIGITS[level]
     raw = (code or "").strip()
     if not raw.isdigit() or len(raw) not in (digits, 12) or (len(raw) == 12 and set(raw[digits:]) - {"0"}):
-        raise InvalidInputError("bad grid", issues=[Issue(
-            "division_code", f"a {level} grid needs its {digits}-digit division code (or it padded to 12)", record)])
+        raise InvalidInputError(
+            "bad grid",
+            issues=[
+                Issue(
+                    "division_code",
+                    f"a {level} grid needs its {digits}-digit division code (or it padded to 12)",
+                    record,
+                )
+            ],
+        )
     padded = raw[:digits].ljust(12, "0")
     if parent_code is not None:
         keep = DIVISION_DIGITS[LEVELS[LEVELS.index(level) - 1]]
         if padded[:keep] != parent_code[:keep]:
-            raise InvalidInputError("bad grid", issues=[Issue(
-                "division_code", f"{padded} does not lie in the parent's division {parent_code[:keep]}", record)])
+            raise InvalidInputError(
+                "bad grid",
+                issues=[
+                    Issue(
+                        "division_code", f"{padded} does not lie in the parent's division {parent_code[:keep]}", record
+                    )
+                ],
+            )
     return padded

@@ -16,10 +16,19 @@ LIGHT = [c for c in grid.c if c.name != "geom"]  # list and tree queries leave t
 
 def to_grid(m: Any) -> Grid:
     return Grid(
-        id=int(m["id"]), parent_id=None if m["parent_id"] is None else int(m["parent_id"]), level=m["level"],
-        code=m["code"], name=m["name"], division_code=m["division_code"], state=m["state"],
-        version=int(m["version"]), created_at=m["created_at"], created_by=m["created_by"],
-        updated_at=m["updated_at"], updated_by=m["updated_by"], geom=m.get("geom"),
+        id=int(m["id"]),
+        parent_id=None if m["parent_id"] is None else int(m["parent_id"]),
+        level=m["level"],
+        code=m["code"],
+        name=m["name"],
+        division_code=m["division_code"],
+        state=m["state"],
+        version=int(m["version"]),
+        created_at=m["created_at"],
+        created_by=m["created_by"],
+        updated_at=m["updated_at"],
+        updated_by=m["updated_by"],
+        geom=m.get("geom"),
     )
 
 
@@ -33,14 +42,28 @@ def load(conn: Connection, grid_id: int, *, geometry: bool = True) -> Grid:
 
 def members(conn: Connection, grid_ids: list[int], *, ended: bool = False) -> list[Member]:
     gm, u = grid_member.c, app_user.c
-    q = (select(grid_member, u.username, u.display_name)
-         .join(app_user, u.id == gm.user_id).where(gm.grid_id.in_(grid_ids)))
+    q = (
+        select(grid_member, u.username, u.display_name)
+        .join(app_user, u.id == gm.user_id)
+        .where(gm.grid_id.in_(grid_ids))
+    )
     if not ended:
         q = q.where(gm.until.is_(None))
     out = []
     for m in conn.execute(q.order_by(gm.grid_id, gm.duty, gm.since, gm.id)).mappings():
-        out.append(Member(int(m["id"]), int(m["grid_id"]), int(m["user_id"]), m["duty"], m["since"], m["until"],
-                          m["assigned_by"], m["username"], m["display_name"]))
+        out.append(
+            Member(
+                int(m["id"]),
+                int(m["grid_id"]),
+                int(m["user_id"]),
+                m["duty"],
+                m["since"],
+                m["until"],
+                m["assigned_by"],
+                m["username"],
+                m["display_name"],
+            )
+        )
     return out
 
 

@@ -82,8 +82,16 @@ class GridService:
                 raise NotFoundError(f"no grid with code {code}")
             return records.load(conn, int(gid))
 
-    def find(self, *, level: str | None = None, parent_id: int | None = None, all_levels: bool = True,
-             include_retired: bool = False, limit: int | None = None, code: str | None = None) -> list[Grid]:
+    def find(
+        self,
+        *,
+        level: str | None = None,
+        parent_id: int | None = None,
+        all_levels: bool = True,
+        include_retired: bool = False,
+        limit: int | None = None,
+        code: str | None = None,
+    ) -> list[Grid]:
         """Grids (without polygons) by level, parent and/or code; ``all_levels=False`` with no parent: the roots."""
         q = select(*records.LIGHT).order_by(grid.c.code)
         if code is not None:
@@ -109,8 +117,12 @@ class GridService:
     def tree(self, root_id: int | None = None, depth: int | None = None) -> list[GridTree]:
         """The active hierarchy (from ``root_id``, or from the top), ``depth`` levels deep (None: all)."""
         with self.store.read() as conn:
-            rows = [records.to_grid(m) for m in conn.execute(
-                select(*records.LIGHT).where(grid.c.state == "active").order_by(grid.c.code)).mappings()]
+            rows = [
+                records.to_grid(m)
+                for m in conn.execute(
+                    select(*records.LIGHT).where(grid.c.state == "active").order_by(grid.c.code)
+                ).mappings()
+            ]
         nodes = {g.id: GridTree(g) for g in rows}
         roots: list[GridTree] = []
         for node in nodes.values():
@@ -138,9 +150,12 @@ class GridService:
         _check_duty(duty)
         gm, u = grid_member.c, app_user.c
         for gid in records.ancestry(conn, grid_id):
-            q = (select(gm.user_id).join(app_user, u.id == gm.user_id)
-                 .where(gm.grid_id == gid, gm.duty == duty, gm.until.is_(None), u.active.is_(True))
-                 .order_by(gm.since, gm.id))
+            q = (
+                select(gm.user_id)
+                .join(app_user, u.id == gm.user_id)
+                .where(gm.grid_id == gid, gm.duty == duty, gm.until.is_(None), u.active.is_(True))
+                .order_by(gm.since, gm.id)
+            )
             found = [int(i) for i in conn.execute(q).scalars()]
             if found:
                 return list(dict.fromkeys(found))
@@ -189,18 +204,25 @@ class GridService:
         if parent is not None and parent.geom is not None:
             share = outside_share(geom, parent.geom)
             if share > OUTSIDE_TOLERANCE:
-                raise InvalidInputError("bad grid", issues=[Issue(
-                    "geom", f"{share:.1%} of it lies outside its parent grid {parent.code}", record)])
+                raise InvalidInputError(
+                    "bad grid",
+                    issues=[Issue("geom", f"{share:.1%} of it lies outside its parent grid {parent.code}", record)],
+                )
         if new.level in DIVISION_DIGITS:
-            division = check_division_code(new.level, new.division_code, parent.division_code if parent else None,
-                                           record)
+            division = check_division_code(
+                new.level, new.division_code, parent.division_code if parent else None, record
+            )
             code = division
         else:
             assert parent is not None
             division = parent.division_code
             if new.division_code not in (None, "", division):
-                raise InvalidInputError("bad grid", issues=[Issue(
-                    "division_code", f"a {new.level} takes its community's division code {division}", record)])
+                raise InvalidInputError(
+                    "bad grid",
+                    issues=[
+                        Issue("division_code", f"a {new.level} takes its community's division code {division}", record)
+                    ],
+                )
             code = self._serial_code(conn, parent, new.level)
         if new.code not in (None, "", code) and not (new.level in SERIAL_DIGITS and _serial_ok(new.code, parent)):
             raise InvalidInputError("bad grid", issues=[Issue("code", _code_rule(new.level), record)])
@@ -208,14 +230,26 @@ class GridService:
         if conn.execute(select(grid.c.id).where(grid.c.code == code)).first():
             raise ConflictError(f"a grid with code {code} exists already", issues=[Issue("code", "taken", record)])
         at = _now()
-        row = {"parent_id": parent.id if parent else None, "level": new.level, "code": code, "name": name,
-               "division_code": division, "geom": geom, "state": "active", "version": 1, "created_at": at,
-               "created_by": actor.name, "updated_at": at, "updated_by": actor.name}
+        row = {
+            "parent_id": parent.id if parent else None,
+            "level": new.level,
+            "code": code,
+            "name": name,
+            "division_code": division,
+            "geom": geom,
+            "state": "active",
+            "version": 1,
+            "created_at": at,
+            "created_by": actor.name,
+            "updated_at": at,
+            "updated_by": actor.name,
+        }
         try:
             row["id"] = int(conn.execute(grid.insert().values(**row).returning(grid.c.id)).scalar_one())
         except IntegrityError:  # the same code taken meanwhile by a concurrent create
-            raise ConflictError(f"a grid with code {code} exists already", issues=[Issue("code", "taken", record)]) \
-                from None
+            raise ConflictError(
+                f"a grid with code {code} exists already", issues=[Issue("code", "taken", record)]
+            ) from None
         conn.execute(grid_version.insert().values(**version_row(row, "create", at, actor.name)))
         # addresses of the parent may now lie in the new grid (a new district: any address may)
         addressing.refresh(conn, self._fresh_index(conn), [parent.id] if parent is not None else None)
@@ -238,14 +272,20 @@ class GridService:
         if (n := kids.scalar_one()) > 0:
             raise ConflictError(f"grid {g.code} has {n} active child grids; retire them first")
         at = _now()
-        changed = conn.execute(update(grid).where(grid.c.id == grid_id, grid.c.version == version).values(
-            state="retired", version=version + 1, updated_at=at, updated_by=actor.name))
+        changed = conn.execute(
+            update(grid)
+            .where(grid.c.id == grid_id, grid.c.version == version)
+            .values(state="retired", version=version + 1, updated_at=at, updated_by=actor.name)
+        )
         if changed.rowcount != 1:
             raise ConflictError(f"grid {g.code} changed meanwhile; reload it")
         row = conn.execute(select(grid).where(grid.c.id == grid_id)).mappings().one()
         conn.execute(grid_version.insert().values(**version_row(dict(row), "retire", at, actor.name)))
-        conn.execute(update(grid_member).where(grid_member.c.grid_id == grid_id, grid_member.c.until.is_(None))
-                     .values(until=at, ended_by=actor.name))
+        conn.execute(
+            update(grid_member)
+            .where(grid_member.c.grid_id == grid_id, grid_member.c.until.is_(None))
+            .values(until=at, ended_by=actor.name)
+        )
         addressing.refresh(conn, self._fresh_index(conn), [grid_id])
 
     def assign(self, actor: Actor, grid_id: int, user_id: int, duty: str) -> Member:
@@ -260,21 +300,32 @@ class GridService:
         g = records.load(conn, grid_id, geometry=False)
         if g.state != "active":
             raise ConflictError(f"grid {g.code} is retired")
-        user = conn.execute(select(app_user.c.role, app_user.c.active, app_user.c.username)
-                            .where(app_user.c.id == user_id)).first()
+        user = conn.execute(
+            select(app_user.c.role, app_user.c.active, app_user.c.username).where(app_user.c.id == user_id)
+        ).first()
         if user is None:
             raise NotFoundError(f"no user {user_id}")
         if not user.active:
             raise InvalidInputError("bad member", issues=[Issue("user_id", "the user is deactivated", user_id)])
         if not Actor(user.username, "user", Role(user.role)).can(DUTY_PERMISSION[duty]):
-            raise InvalidInputError("bad member", issues=[Issue(
-                "user_id", f"role {user.role} may not {DUTY_PERMISSION[duty].value} (needed as {duty})", user_id)])
+            raise InvalidInputError(
+                "bad member",
+                issues=[
+                    Issue(
+                        "user_id", f"role {user.role} may not {DUTY_PERMISSION[duty].value} (needed as {duty})", user_id
+                    )
+                ],
+            )
         gm = grid_member.c
-        if conn.execute(select(gm.id).where(gm.grid_id == grid_id, gm.user_id == user_id, gm.duty == duty,
-                                            gm.until.is_(None))).first():
+        if conn.execute(
+            select(gm.id).where(gm.grid_id == grid_id, gm.user_id == user_id, gm.duty == duty, gm.until.is_(None))
+        ).first():
             raise ConflictError(f"user {user.username} is already {duty} of grid {g.code}")
-        q = grid_member.insert().values(grid_id=grid_id, user_id=user_id, duty=duty, since=_now(),
-                                        assigned_by=actor.name).returning(gm.id)
+        q = (
+            grid_member.insert()
+            .values(grid_id=grid_id, user_id=user_id, duty=duty, since=_now(), assigned_by=actor.name)
+            .returning(gm.id)
+        )
         try:
             return int(conn.execute(q).scalar_one())
         except IntegrityError:  # assigned meanwhile by someone else (the partial unique index)
@@ -285,9 +336,11 @@ class GridService:
         _check_duty(duty)
         gm = grid_member.c
         with self.store.write() as conn:
-            done = conn.execute(update(grid_member).where(
-                gm.grid_id == grid_id, gm.user_id == user_id, gm.duty == duty, gm.until.is_(None)
-            ).values(until=_now(), ended_by=actor.name))
+            done = conn.execute(
+                update(grid_member)
+                .where(gm.grid_id == grid_id, gm.user_id == user_id, gm.duty == duty, gm.until.is_(None))
+                .values(until=_now(), ended_by=actor.name)
+            )
             if done.rowcount == 0:
                 raise NotFoundError(f"user {user_id} is not {duty} of grid {grid_id}")
 
@@ -317,20 +370,25 @@ class GridService:
         expected = LEVELS[LEVELS.index(new.level) - 1] if new.level != LEVELS[0] else None
         if expected is None:
             if new.parent_id is not None:
-                raise InvalidInputError("bad grid", issues=[
-                    Issue("parent_id", "a district grid has no parent", record)])
+                raise InvalidInputError(
+                    "bad grid", issues=[Issue("parent_id", "a district grid has no parent", record)]
+                )
             return None
         if new.parent_id is None:
-            raise InvalidInputError("bad grid", issues=[Issue("parent_id", f"a {new.level} needs a {expected} parent",
-                                                              record)])
+            raise InvalidInputError(
+                "bad grid", issues=[Issue("parent_id", f"a {new.level} needs a {expected} parent", record)]
+            )
         try:
             parent = records.load(conn, new.parent_id)
         except NotFoundError:
-            raise InvalidInputError("bad grid", issues=[
-                Issue("parent_id", f"no grid {new.parent_id}", record)]) from None
+            raise InvalidInputError(
+                "bad grid", issues=[Issue("parent_id", f"no grid {new.parent_id}", record)]
+            ) from None
         if parent.level != expected:
-            raise InvalidInputError("bad grid", issues=[Issue(
-                "parent_id", f"a {new.level} goes under a {expected}, not a {parent.level}", record)])
+            raise InvalidInputError(
+                "bad grid",
+                issues=[Issue("parent_id", f"a {new.level} goes under a {expected}, not a {parent.level}", record)],
+            )
         if parent.state != "active":
             raise InvalidInputError("bad grid", issues=[Issue("parent_id", f"grid {parent.code} is retired", record)])
         return parent
@@ -354,9 +412,13 @@ def _check_duty(duty: str) -> str:
 def _serial_ok(code: str | None, parent: Grid | None) -> bool:
     if code is None or parent is None:
         return False
-    rest = code[len(parent.code):]
-    return code.startswith(parent.code) and rest.isdigit() and len(rest) == SERIAL_DIGITS.get(
-        LEVELS[LEVELS.index(parent.level) + 1], 0) and int(rest) > 0
+    rest = code[len(parent.code) :]
+    return (
+        code.startswith(parent.code)
+        and rest.isdigit()
+        and len(rest) == SERIAL_DIGITS.get(LEVELS[LEVELS.index(parent.level) + 1], 0)
+        and int(rest) > 0
+    )
 
 
 def _code_rule(level: str) -> str:

@@ -66,12 +66,24 @@ class GrantService:
                 )
             row = conn.execute(
                 personal_data_grant.insert()
-                .values(department_id=department_id, scope=scope, purpose=purpose.strip()[:500],
-                        granted_by=actor.name, granted_at=datetime.now(UTC))
+                .values(
+                    department_id=department_id,
+                    scope=scope,
+                    purpose=purpose.strip()[:500],
+                    granted_by=actor.name,
+                    granted_at=datetime.now(UTC),
+                )
                 .returning(*personal_data_grant.c)
             ).one()
-            record_audit(conn, actor, "personal_grant.create", "personal_data_grant", str(row.id),
-                         purpose=purpose, detail={"department_id": department_id, "scope": scope})
+            record_audit(
+                conn,
+                actor,
+                "personal_grant.create",
+                "personal_data_grant",
+                str(row.id),
+                purpose=purpose,
+                detail={"department_id": department_id, "scope": scope},
+            )
             return grant_json(row)
 
     def revoke(self, actor: Actor, grant_id: int) -> dict[str, Any]:
@@ -83,8 +95,11 @@ class GrantService:
                 raise NotFoundError(f"no personal-data grant {grant_id}")
             if row.revoked_at is not None:
                 raise ConflictError(f"personal-data grant {grant_id} was revoked already")
-            conn.execute(update(personal_data_grant).where(g.id == grant_id)
-                         .values(revoked_at=datetime.now(UTC), revoked_by=actor.name))
+            conn.execute(
+                update(personal_data_grant)
+                .where(g.id == grant_id)
+                .values(revoked_at=datetime.now(UTC), revoked_by=actor.name)
+            )
             record_audit(conn, actor, "personal_grant.revoke", "personal_data_grant", str(grant_id))
             return grant_json(conn.execute(select(personal_data_grant).where(g.id == grant_id)).one())
 

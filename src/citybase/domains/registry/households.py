@@ -17,8 +17,15 @@ from citybase.store.people_tables import household, household_version, person, r
 
 
 def household_json(h: Any, members: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    out = {"id": h.id, "number": h.number, "address_node_id": h.address_node_id, "head_person_id": h.head_person_id,
-           "state": h.state, "version": h.version, "updated_at": h.updated_at.isoformat()}
+    out = {
+        "id": h.id,
+        "number": h.number,
+        "address_node_id": h.address_node_id,
+        "head_person_id": h.head_person_id,
+        "state": h.state,
+        "version": h.version,
+        "updated_at": h.updated_at.isoformat(),
+    }
     if members is not None:
         out["members"] = members
     return out
@@ -31,16 +38,28 @@ def create_in(conn: Connection, actor: Actor, address_node_id: Any, number: str 
     check_home(conn, node_id, "household")
     if number is None or not str(number).strip():
         code = conn.execute(select(address_node.c.display_code).where(address_node.c.id == node_id)).scalar_one()
-        n = conn.execute(select(func.count()).select_from(household)
-                         .where(household.c.address_node_id == node_id)).scalar_one()
+        n = conn.execute(
+            select(func.count()).select_from(household).where(household.c.address_node_id == node_id)
+        ).scalar_one()
         number = f"{code}-{int(n) + 1}"
     number = str(number).strip()[:64]
     if conn.execute(select(household.c.id).where(household.c.number == number)).first():
         raise ConflictError(f"household number {number} is taken")
     at = rows.now()
-    hid = conn.execute(household.insert().values(
-        number=number, address_node_id=node_id, state="active", version=1, created_at=at, created_by=actor.name,
-        updated_at=at, updated_by=actor.name).returning(household.c.id)).scalar_one()
+    hid = conn.execute(
+        household.insert()
+        .values(
+            number=number,
+            address_node_id=node_id,
+            state="active",
+            version=1,
+            created_at=at,
+            created_by=actor.name,
+            updated_at=at,
+            updated_by=actor.name,
+        )
+        .returning(household.c.id)
+    ).scalar_one()
     row = conn.execute(select(household).where(household.c.id == hid)).one()
     rows.write_household_version(conn, actor, row, "create")
     return row
@@ -55,14 +74,19 @@ def _locked(conn: Connection, household_id: int, version: Any, record: str) -> A
     if h.state != "active":
         raise ConflictError(f"household {h.number} is {h.state}")
     if h.version != expected:
-        raise ConflictError(f"household {h.number} is at version {h.version}, not {expected}: "
-                            "someone else changed it; reload and try again")
+        raise ConflictError(
+            f"household {h.number} is at version {h.version}, not {expected}: "
+            "someone else changed it; reload and try again"
+        )
     return h
 
 
 def _bump(conn: Connection, actor: Actor, h: Any, change: str, **values: Any) -> Any:
-    done = conn.execute(update(household).where(household.c.id == h.id, household.c.version == h.version)
-                        .values(version=h.version + 1, updated_at=rows.now(), updated_by=actor.name, **values))
+    done = conn.execute(
+        update(household)
+        .where(household.c.id == h.id, household.c.version == h.version)
+        .values(version=h.version + 1, updated_at=rows.now(), updated_by=actor.name, **values)
+    )
     if done.rowcount != 1:
         raise ConflictError(f"household {h.number} changed meanwhile; reload and try again")
     row = conn.execute(select(household).where(household.c.id == h.id)).one()
@@ -89,19 +113,31 @@ def move_household_in(conn: Connection, actor: Actor, household_id: int, version
     h = _locked(conn, household_id, payload.get("version", version), record)
     check_home(conn, node_id, record)
     if node_id == h.address_node_id:
-        raise rows.bad("address_node_id", f"household {h.number} already lives at node {node_id}", record,
-                       "bad move")
+        raise rows.bad("address_node_id", f"household {h.number} already lives at node {node_id}", record, "bad move")
     members = _members(conn, household_id)
     for m in members:
         if day < m.move_in:
-            raise rows.bad("date", f"{day.isoformat()} is before person {m.person_id} moved in "
-                           f"({m.move_in.isoformat()})", record, "bad move")
+            raise rows.bad(
+                "date",
+                f"{day.isoformat()} is before person {m.person_id} moved in ({m.move_in.isoformat()})",
+                record,
+                "bad move",
+            )
     moved = _bump(conn, actor, h, "move", address_node_id=node_id)
     for m in members:
         move_out(conn, actor, m.person_id, {"move_out": day}, record=record, leaves=False)
-        conn.execute(residence.insert().values(
-            person_id=m.person_id, household_id=household_id, address_node_id=node_id, relation=m.relation,
-            residence_type=m.residence_type, move_in=day, created_at=rows.now(), created_by=actor.name))
+        conn.execute(
+            residence.insert().values(
+                person_id=m.person_id,
+                household_id=household_id,
+                address_node_id=node_id,
+                relation=m.relation,
+                residence_type=m.residence_type,
+                move_in=day,
+                created_at=rows.now(),
+                created_by=actor.name,
+            )
+        )
         rows.bump(conn, actor, m.person_id, "move", None, {})
     return moved
 
@@ -117,17 +153,30 @@ def dissolve_in(conn: Connection, actor: Actor, household_id: int, version: Any,
     members = _members(conn, household_id)
     for m in members:
         if day < m.move_in:
-            raise rows.bad("date", f"{day.isoformat()} is before person {m.person_id} moved in "
-                           f"({m.move_in.isoformat()})", record, "bad move")
+            raise rows.bad(
+                "date",
+                f"{day.isoformat()} is before person {m.person_id} moved in ({m.move_in.isoformat()})",
+                record,
+                "bad move",
+            )
     done = _bump(conn, actor, h, "dissolve", state="dissolved", head_person_id=None)
     for m in members:
         move_out(conn, actor, m.person_id, {"move_out": day}, record=record, leaves=False)
         if mode == "leave":
             rows.bump(conn, actor, m.person_id, "move_out", None, {"residence_type": "moved_out", "state": "moved_out"})
             continue
-        conn.execute(residence.insert().values(
-            person_id=m.person_id, household_id=None, address_node_id=m.address_node_id, relation="其他",
-            residence_type=m.residence_type, move_in=day, created_at=rows.now(), created_by=actor.name))
+        conn.execute(
+            residence.insert().values(
+                person_id=m.person_id,
+                household_id=None,
+                address_node_id=m.address_node_id,
+                relation="其他",
+                residence_type=m.residence_type,
+                move_in=day,
+                created_at=rows.now(),
+                created_by=actor.name,
+            )
+        )
         rows.bump(conn, actor, m.person_id, "move", None, {})
     return done
 
@@ -148,8 +197,12 @@ class HouseholdService:
             if h is None:
                 raise NotFoundError(f"no household {household_id}")
             r = residence.c
-            q = (select(person, r.relation).join(residence, r.person_id == person.c.id)
-                 .where(r.household_id == household_id, r.move_out.is_(None)).order_by(r.id))
+            q = (
+                select(person, r.relation)
+                .join(residence, r.person_id == person.c.id)
+                .where(r.household_id == household_id, r.move_out.is_(None))
+                .order_by(r.id)
+            )
             where = remit.person_filter()
             if where is not None:
                 q = q.where(where)
@@ -180,9 +233,18 @@ class HouseholdService:
         v = household_version.c
         with self.store.read() as conn:
             q = select(household_version).where(v.household_id == household_id).order_by(v.version)
-            out = [{"version": r.version, "change": r.change, "address_node_id": r.address_node_id,
-                    "head_person_id": r.head_person_id, "state": r.state, "recorded_at": r.recorded_at.isoformat(),
-                    "recorded_by": r.recorded_by} for r in conn.execute(q)]
+            out = [
+                {
+                    "version": r.version,
+                    "change": r.change,
+                    "address_node_id": r.address_node_id,
+                    "head_person_id": r.head_person_id,
+                    "state": r.state,
+                    "recorded_at": r.recorded_at.isoformat(),
+                    "recorded_by": r.recorded_by,
+                }
+                for r in conn.execute(q)
+            ]
         if not out:
             raise NotFoundError(f"no household {household_id}")
         return out

@@ -58,27 +58,39 @@ class PeopleService:
         with self.store.write() as conn:
             return self.apply_register(conn, actor, payload)
 
-    def apply_register(self, conn: Connection, actor: Actor, payload: dict[str, Any],
-                       record: rows.Record = None) -> dict[str, Any]:
+    def apply_register(
+        self, conn: Connection, actor: Actor, payload: dict[str, Any], record: rows.Record = None
+    ) -> dict[str, Any]:
         """Register a person (and, with ``address_node_id``, move them in) inside the caller's transaction."""
         actor.require(Permission.WRITE_REGISTRY)
         record = record if record is not None else "person"
         cid = rows.check_citizen_id(payload.get("id_number"), record)
         name = rows.check_name(payload.get("name"), record)
         phone = rows.check_phone(payload.get("phone"), record)
-        rtype = rows.check_choice(payload.get("residence_type") or "registered", "residence_type",
-                                  rows.RESIDENCE_TYPES[:3], record)
+        rtype = rows.check_choice(
+            payload.get("residence_type") or "registered", "residence_type", rows.RESIDENCE_TYPES[:3], record
+        )
         columns = rows.sealed(self.personal, cid, name, phone)
         existing = conn.execute(select(person.c.id).where(person.c.id_hash == columns["id_hash"])).scalar()
         if existing is not None:
-            raise ConflictError(f"{record}: citizen ID {mask_id(cid.value)} is already registered as person "
-                                f"{existing}")
+            raise ConflictError(f"{record}: citizen ID {mask_id(cid.value)} is already registered as person {existing}")
         at = rows.now()
         try:
             with conn.begin_nested():
-                new_id = conn.execute(person.insert().values(
-                    **columns, residence_type=rtype, state="active", version=1, created_at=at, created_by=actor.name,
-                    updated_at=at, updated_by=actor.name).returning(person.c.id)).scalar_one()
+                new_id = conn.execute(
+                    person.insert()
+                    .values(
+                        **columns,
+                        residence_type=rtype,
+                        state="active",
+                        version=1,
+                        created_at=at,
+                        created_by=actor.name,
+                        updated_at=at,
+                        updated_by=actor.name,
+                    )
+                    .returning(person.c.id)
+                ).scalar_one()
         except IntegrityError:  # a concurrent registration of the same number won the race
             raise ConflictError(f"{record}: citizen ID {mask_id(cid.value)} is already registered") from None
         row = rows.load(conn, new_id)
@@ -98,15 +110,21 @@ class PeopleService:
         pd = self.personal
         if "name" in changes:
             name = rows.check_name(changes["name"], person_id)
-            values |= {"name_cipher": pd.encrypt(name), "name_masked": mask_name(name),
-                       "name_hash": pd.lookup_hash(name)}
+            values |= {
+                "name_cipher": pd.encrypt(name),
+                "name_masked": mask_name(name),
+                "name_hash": pd.lookup_hash(name),
+            }
         if "phone" in changes:
             phone = rows.check_phone(changes["phone"], person_id)
-            values |= {"phone_cipher": pd.encrypt(phone) if phone else None,
-                       "phone_masked": mask_phone(phone) if phone else None}
+            values |= {
+                "phone_cipher": pd.encrypt(phone) if phone else None,
+                "phone_masked": mask_phone(phone) if phone else None,
+            }
         if "residence_type" in changes:
-            values["residence_type"] = rows.check_choice(changes["residence_type"], "residence_type",
-                                                         rows.RESIDENCE_TYPES[:3], person_id)
+            values["residence_type"] = rows.check_choice(
+                changes["residence_type"], "residence_type", rows.RESIDENCE_TYPES[:3], person_id
+            )
         with self.store.write() as conn:
             row = rows.bump(conn, actor, person_id, "update", version, values)
             return rows.view(row, rows.open_home(conn, person_id))
@@ -119,8 +137,9 @@ class PeopleService:
     def apply_move_out(self, conn: Connection, actor: Actor, payload: dict[str, Any]) -> dict[str, Any]:
         pid = self._person_of(conn, payload)
         leaves = bool(payload.get("leaves_city", True))
-        residences.move_out(conn, actor, pid, payload, record=f"person {pid}", expected=payload.get("version"),
-                            leaves=leaves)
+        residences.move_out(
+            conn, actor, pid, payload, record=f"person {pid}", expected=payload.get("version"), leaves=leaves
+        )
         return rows.view(rows.load(conn, pid), rows.open_home(conn, pid))
 
     def apply_move(self, conn: Connection, actor: Actor, payload: dict[str, Any]) -> dict[str, Any]:
@@ -147,8 +166,9 @@ class PeopleService:
             found = conn.execute(select(person.c.id).where(person.c.id_hash == self.personal.lookup_hash(number)))
             pid_found = found.scalar()
             if pid_found is None:
-                raise rows.bad("id_number", f"no person with citizen ID {mask_id(number.strip())}", "move",
-                               "unknown person")
+                raise rows.bad(
+                    "id_number", f"no person with citizen ID {mask_id(number.strip())}", "move", "unknown person"
+                )
             return int(pid_found)
         raise rows.bad("person_id", "a move names the person by person_id or id_number", "move")
 
@@ -167,28 +187,58 @@ class PeopleService:
             if not unmasked:
                 return rows.view(row, home)
             if not purpose or not purpose.strip():
-                raise rows.bad("purpose", "reading unmasked personal data needs a purpose", person_id,
-                               "missing purpose")
+                raise rows.bad(
+                    "purpose", "reading unmasked personal data needs a purpose", person_id, "missing purpose"
+                )
             basis = unmask_basis(conn, actor, remit, person_id)
-            record_audit(conn, actor, "person.read_unmasked", "person", str(person_id), purpose=purpose.strip(),
-                         detail={"basis": basis, "fields": ["id_number", "name", "phone", "birth_date"]})
+            record_audit(
+                conn,
+                actor,
+                "person.read_unmasked",
+                "person",
+                str(person_id),
+                purpose=purpose.strip(),
+                detail={"basis": basis, "fields": ["id_number", "name", "phone", "birth_date"]},
+            )
             return rows.view(row, home, self.personal)
 
     def history(self, actor: Actor, person_id: int) -> dict[str, Any]:
         """Masked versions and every residence (history of moves) of one visible person."""
         self.get(actor, person_id)  # visibility
         with self.store.read() as conn:
-            versions = [{"version": v.version, "change": v.change, "residence_type": v.residence_type,
-                         "state": v.state, "recorded_at": v.recorded_at.isoformat(), "recorded_by": v.recorded_by}
-                        for v in conn.execute(select(person_version).where(person_version.c.person_id == person_id)
-                                              .order_by(person_version.c.version))]
-            stays = [{**(rows.home_json(r) or {}), "move_out": r.move_out.isoformat() if r.move_out else None}
-                     for r in conn.execute(select(residence).where(residence.c.person_id == person_id)
-                                           .order_by(residence.c.id))]
+            versions = [
+                {
+                    "version": v.version,
+                    "change": v.change,
+                    "residence_type": v.residence_type,
+                    "state": v.state,
+                    "recorded_at": v.recorded_at.isoformat(),
+                    "recorded_by": v.recorded_by,
+                }
+                for v in conn.execute(
+                    select(person_version)
+                    .where(person_version.c.person_id == person_id)
+                    .order_by(person_version.c.version)
+                )
+            ]
+            stays = [
+                {**(rows.home_json(r) or {}), "move_out": r.move_out.isoformat() if r.move_out else None}
+                for r in conn.execute(
+                    select(residence).where(residence.c.person_id == person_id).order_by(residence.c.id)
+                )
+            ]
         return {"versions": versions, "residences": stays}
 
-    def search(self, actor: Actor, *, id_number: str | None = None, name: str | None = None,
-               node_id: int | None = None, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    def search(
+        self,
+        actor: Actor,
+        *,
+        id_number: str | None = None,
+        name: str | None = None,
+        node_id: int | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
         """Masked results by ID number, by exact name (callers with personal-data access only) or by address
         subtree (people currently living there)."""
         remit = self.remit(actor)
@@ -209,8 +259,11 @@ class PeopleService:
             if node_id:
                 sub = subtree_cte([node_id], "search_scope")
                 r = residence.c
-                q = q.where(person.c.id.in_(select(r.person_id).where(
-                    r.move_out.is_(None), r.address_node_id.in_(select(sub.c.id)))))
+                q = q.where(
+                    person.c.id.in_(
+                        select(r.person_id).where(r.move_out.is_(None), r.address_node_id.in_(select(sub.c.id)))
+                    )
+                )
             found = list(conn.execute(q))
             return [rows.view(p, rows.open_home(conn, p.id)) for p in found]
 
@@ -221,8 +274,12 @@ class PeopleService:
             return []
         remit = self.remit(actor)
         r = residence.c
-        q = (select(person, r.id.label("rid")).join(residence, r.person_id == person.c.id)
-             .where(r.move_out.is_(None), r.address_node_id.in_(list(node_ids))).order_by(r.address_node_id, r.id))
+        q = (
+            select(person, r.id.label("rid"))
+            .join(residence, r.person_id == person.c.id)
+            .where(r.move_out.is_(None), r.address_node_id.in_(list(node_ids)))
+            .order_by(r.address_node_id, r.id)
+        )
         where = remit.person_filter()
         if where is not None:
             q = q.where(where)

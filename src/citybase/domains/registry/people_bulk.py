@@ -106,18 +106,47 @@ def register_households_in(
         if not family:
             raise rows.bad("members", "a household needs at least one person", record)
         heads.append(len(people))
-        homes.append({"number": f"{node.display_code}-1", "address_node_id": room, "head_person_id": None,
-                      "state": "active", "version": 1, "created_at": at, "created_by": actor.name,
-                      "updated_at": at, "updated_by": actor.name})
+        homes.append(
+            {
+                "number": f"{node.display_code}-1",
+                "address_node_id": room,
+                "head_person_id": None,
+                "state": "active",
+                "version": 1,
+                "created_at": at,
+                "created_by": actor.name,
+                "updated_at": at,
+                "updated_by": actor.name,
+            }
+        )
         for p in family:
             cid, name, phone, rtype, relation, day = _checked(p, record)
-            people.append({
-                **rows.sealed(pd, cid, name, phone), "residence_type": rtype,
-                "state": "active", "version": 1, "created_at": at, "created_by": actor.name, "updated_at": at,
-                "updated_by": actor.name})
-            stays.append({"household_id": len(homes) - 1, "address_node_id": room, "relation": relation,
-                          "residence_type": rtype, "move_in": day, "move_out": None, "created_at": at,
-                          "created_by": actor.name, "closed_at": None, "closed_by": None})
+            people.append(
+                {
+                    **rows.sealed(pd, cid, name, phone),
+                    "residence_type": rtype,
+                    "state": "active",
+                    "version": 1,
+                    "created_at": at,
+                    "created_by": actor.name,
+                    "updated_at": at,
+                    "updated_by": actor.name,
+                }
+            )
+            stays.append(
+                {
+                    "household_id": len(homes) - 1,
+                    "address_node_id": room,
+                    "relation": relation,
+                    "residence_type": rtype,
+                    "move_in": day,
+                    "move_out": None,
+                    "created_at": at,
+                    "created_by": actor.name,
+                    "closed_at": None,
+                    "closed_by": None,
+                }
+            )
     _no_duplicates(conn, [p["id_hash"] for p in people])
     hids = reserve_ids(conn, household, len(homes))
     pids = reserve_ids(conn, person, len(people))
@@ -127,17 +156,37 @@ def register_households_in(
         h["id"], h["head_person_id"] = hid, pids[head]
     for s, pid, rid in zip(stays, pids, reserve_ids(conn, residence, len(stays)), strict=True):
         s["id"], s["person_id"], s["household_id"] = rid, pid, hids[s["household_id"]]
-    versions = [{"person_id": row["id"], "version": 1, "change": "register", "recorded_at": at,
-                 "recorded_by": actor.name, **{k: row[k] for k in rows.VERSIONED}} for row in people]
-    home_versions = [{"household_id": h["id"], "version": 1, "number": h["number"],
-                      "address_node_id": h["address_node_id"], "head_person_id": h["head_person_id"],
-                      "state": "active", "change": "create", "recorded_at": at, "recorded_by": actor.name}
-                     for h in homes]
+    versions = [
+        {
+            "person_id": row["id"],
+            "version": 1,
+            "change": "register",
+            "recorded_at": at,
+            "recorded_by": actor.name,
+            **{k: row[k] for k in rows.VERSIONED},
+        }
+        for row in people
+    ]
+    home_versions = [
+        {
+            "household_id": h["id"],
+            "version": 1,
+            "number": h["number"],
+            "address_node_id": h["address_node_id"],
+            "head_person_id": h["head_person_id"],
+            "state": "active",
+            "change": "create",
+            "recorded_at": at,
+            "recorded_by": actor.name,
+        }
+        for h in homes
+    ]
     bulk_load(conn, person, people)
     bulk_load(conn, person_version, versions)
     bulk_load(conn, household, homes)
     bulk_load(conn, household_version, home_versions)
     bulk_load(conn, residence, stays)
-    record_audit(conn, actor, "person.bulk_register", "person", None,
-                 detail={"people": len(people), "households": len(homes)})
+    record_audit(
+        conn, actor, "person.bulk_register", "person", None, detail={"people": len(people), "households": len(homes)}
+    )
     return len(people)

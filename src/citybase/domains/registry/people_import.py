@@ -18,13 +18,31 @@ from citybase.kernel.errors import CityBaseError, InvalidInputError, Issue
 from citybase.store.address_tables import address_node
 from citybase.store.people_tables import household
 
-COLUMNS = ("id_number", "name", "phone", "residence_type", "address_node_id", "address_code",
-           "household_number", "relation", "move_in")
+COLUMNS = (
+    "id_number",
+    "name",
+    "phone",
+    "residence_type",
+    "address_node_id",
+    "address_code",
+    "household_number",
+    "relation",
+    "move_in",
+)
 # Chinese headers departments use, mapped to ours.
-HEADER_ALIASES = {"身份证号": "id_number", "公民身份号码": "id_number", "姓名": "name", "电话": "phone",
-                  "联系电话": "phone", "人口类型": "residence_type", "地址编码": "address_code",
-                  "户号": "household_number", "与户主关系": "relation", "迁入日期": "move_in",
-                  "地址节点": "address_node_id"}
+HEADER_ALIASES = {
+    "身份证号": "id_number",
+    "公民身份号码": "id_number",
+    "姓名": "name",
+    "电话": "phone",
+    "联系电话": "phone",
+    "人口类型": "residence_type",
+    "地址编码": "address_code",
+    "户号": "household_number",
+    "与户主关系": "relation",
+    "迁入日期": "move_in",
+    "地址节点": "address_node_id",
+}
 
 
 @dataclass(slots=True)
@@ -48,8 +66,9 @@ def read_rows(text: str) -> list[dict[str, str]]:
     reader = csv.DictReader(io.StringIO(text))
     names = [HEADER_ALIASES.get((h or "").strip(), (h or "").strip()) for h in reader.fieldnames or []]
     if "id_number" not in names or "name" not in names:
-        raise InvalidInputError("bad CSV header", issues=[
-            Issue("header", "needs id_number (身份证号) and name (姓名)", 1)])
+        raise InvalidInputError(
+            "bad CSV header", issues=[Issue("header", "needs id_number (身份证号) and name (姓名)", 1)]
+        )
     return [{n: (v or "").strip() for n, v in zip(names, row.values(), strict=False) if n} for row in reader]
 
 
@@ -63,15 +82,19 @@ def import_people(people: PeopleService, actor: Actor, rows: list[dict[str, str]
                 with conn.begin_nested():
                     if "address_code" in payload and "address_node_id" not in payload:
                         code = payload.pop("address_code")
-                        node = conn.execute(select(address_node.c.id)
-                                            .where(address_node.c.display_code == code)).scalar()
+                        node = conn.execute(
+                            select(address_node.c.id).where(address_node.c.display_code == code)
+                        ).scalar()
                         if node is None:
-                            raise InvalidInputError("unknown address", issues=[
-                                Issue("address_code", f"no address with code {code}", number)])
+                            raise InvalidInputError(
+                                "unknown address",
+                                issues=[Issue("address_code", f"no address with code {code}", number)],
+                            )
                         payload["address_node_id"] = node
                     if "household_number" in payload and "address_node_id" in payload:
-                        found = conn.execute(select(household.c.id).where(
-                            household.c.number == payload["household_number"])).scalar()
+                        found = conn.execute(
+                            select(household.c.id).where(household.c.number == payload["household_number"])
+                        ).scalar()
                         if found is None:
                             node_id, hh_number = payload["address_node_id"], payload["household_number"]
                             found = hh.create_in(conn, actor, node_id, hh_number).id

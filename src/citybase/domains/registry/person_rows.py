@@ -15,8 +15,16 @@ from citybase.store.people_tables import household_version, person, person_versi
 
 RESIDENCE_TYPES = ("registered", "resident", "temporary", "moved_out")  # 户籍 / 常住非户籍 / 暂住 / 迁出
 RELATIONS = ("户主", "配偶", "子女", "父母", "其他")
-VERSIONED = ("id_cipher", "id_masked", "name_cipher", "name_masked", "phone_cipher", "phone_masked",
-             "residence_type", "state")
+VERSIONED = (
+    "id_cipher",
+    "id_masked",
+    "name_cipher",
+    "name_masked",
+    "phone_cipher",
+    "phone_masked",
+    "residence_type",
+    "state",
+)
 Record = str | int | None
 
 
@@ -44,10 +52,16 @@ def sealed(pd: PersonalData, cid: CitizenIdResult, name: str, phone: str | None)
     """A person's identifying columns as stored: look-up hashes, ciphers, masks, and sex and birth date
     derived from the number."""
     return {
-        "id_hash": pd.lookup_hash(cid.value), "name_hash": pd.lookup_hash(name), "sex": cid.sex,
-        "birth_date": cid.birth_date, "id_cipher": pd.encrypt(cid.value), "id_masked": mask_id(cid.value),
-        "name_cipher": pd.encrypt(name), "name_masked": mask_name(name),
-        "phone_cipher": pd.encrypt(phone) if phone else None, "phone_masked": mask_phone(phone) if phone else None,
+        "id_hash": pd.lookup_hash(cid.value),
+        "name_hash": pd.lookup_hash(name),
+        "sex": cid.sex,
+        "birth_date": cid.birth_date,
+        "id_cipher": pd.encrypt(cid.value),
+        "id_masked": mask_id(cid.value),
+        "name_cipher": pd.encrypt(name),
+        "name_masked": mask_name(name),
+        "phone_cipher": pd.encrypt(phone) if phone else None,
+        "phone_masked": mask_phone(phone) if phone else None,
     }
 
 
@@ -105,34 +119,62 @@ def load(conn: Connection, person_id: int) -> Any:
 
 
 def write_version(conn: Connection, actor: Actor, row: Any, change: str) -> None:
-    conn.execute(person_version.insert().values(
-        person_id=row.id, version=row.version, change=change, recorded_at=row.updated_at, recorded_by=actor.name,
-        **{k: getattr(row, k) for k in VERSIONED}))
+    conn.execute(
+        person_version.insert().values(
+            person_id=row.id,
+            version=row.version,
+            change=change,
+            recorded_at=row.updated_at,
+            recorded_by=actor.name,
+            **{k: getattr(row, k) for k in VERSIONED},
+        )
+    )
 
 
 def write_household_version(conn: Connection, actor: Actor, h: Any, change: str) -> None:
-    conn.execute(household_version.insert().values(
-        household_id=h.id, version=h.version, number=h.number, address_node_id=h.address_node_id,
-        head_person_id=h.head_person_id, state=h.state, change=change, recorded_at=h.updated_at,
-        recorded_by=actor.name))
+    conn.execute(
+        household_version.insert().values(
+            household_id=h.id,
+            version=h.version,
+            number=h.number,
+            address_node_id=h.address_node_id,
+            head_person_id=h.head_person_id,
+            state=h.state,
+            change=change,
+            recorded_at=h.updated_at,
+            recorded_by=actor.name,
+        )
+    )
 
 
-def bump(conn: Connection, actor: Actor, person_id: int, change: str, expected: int | None,
-         values: dict[str, Any]) -> Any:
+def bump(
+    conn: Connection, actor: Actor, person_id: int, change: str, expected: int | None, values: dict[str, Any]
+) -> Any:
     """Apply ``values`` as a new version of the person: fails with 409 when ``expected`` (or, without it, the
     version just read) is no longer current, so concurrent edits never overwrite each other."""
     current = load(conn, person_id)
     if expected is not None and expected != current.version:
-        raise ConflictError(f"person {person_id} is at version {current.version}, not {expected}: "
-                            "someone else changed it; reload and try again")
-    moved = conn.execute(update(person).where(person.c.id == person_id, person.c.version == current.version)
-                         .values(version=current.version + 1, updated_at=now(), updated_by=actor.name, **values))
+        raise ConflictError(
+            f"person {person_id} is at version {current.version}, not {expected}: "
+            "someone else changed it; reload and try again"
+        )
+    moved = conn.execute(
+        update(person)
+        .where(person.c.id == person_id, person.c.version == current.version)
+        .values(version=current.version + 1, updated_at=now(), updated_by=actor.name, **values)
+    )
     if moved.rowcount != 1:
         raise ConflictError(f"person {person_id} changed while you edited it; reload and try again")
     row = load(conn, person_id)
     write_version(conn, actor, row, change)
-    record_audit(conn, actor, f"person.{change}", "person", str(person_id),
-                 detail={"version": row.version, "fields": sorted(set(values) & set(VERSIONED))})
+    record_audit(
+        conn,
+        actor,
+        f"person.{change}",
+        "person",
+        str(person_id),
+        detail={"version": row.version, "fields": sorted(set(values) & set(VERSIONED))},
+    )
     return row
 
 
@@ -144,20 +186,37 @@ def open_home(conn: Connection, person_id: int) -> Any:
 def home_json(h: Any) -> dict[str, Any] | None:
     if h is None:
         return None
-    return {"residence_id": h.id, "address_node_id": h.address_node_id, "household_id": h.household_id,
-            "relation": h.relation, "residence_type": h.residence_type, "move_in": h.move_in.isoformat()}
+    return {
+        "residence_id": h.id,
+        "address_node_id": h.address_node_id,
+        "household_id": h.household_id,
+        "relation": h.relation,
+        "residence_type": h.residence_type,
+        "move_in": h.move_in.isoformat(),
+    }
 
 
 def view(row: Any, home: Any, personal: PersonalData | None = None) -> dict[str, Any]:
     """The masked view; with ``personal`` the full one (the caller has checked and audited the read)."""
     out: dict[str, Any] = {
-        "id": row.id, "id_number": row.id_masked, "name": row.name_masked, "phone": row.phone_masked,
-        "sex": row.sex, "birth_year": row.birth_date.year, "residence_type": row.residence_type,
-        "state": row.state, "version": row.version, "updated_at": row.updated_at.isoformat(),
-        "home": home_json(home), "masked": personal is None,
+        "id": row.id,
+        "id_number": row.id_masked,
+        "name": row.name_masked,
+        "phone": row.phone_masked,
+        "sex": row.sex,
+        "birth_year": row.birth_date.year,
+        "residence_type": row.residence_type,
+        "state": row.state,
+        "version": row.version,
+        "updated_at": row.updated_at.isoformat(),
+        "home": home_json(home),
+        "masked": personal is None,
     }
     if personal is not None:
-        out |= {"id_number": personal.decrypt(row.id_cipher), "name": personal.decrypt(row.name_cipher),
-                "phone": personal.decrypt(row.phone_cipher) if row.phone_cipher else None,
-                "birth_date": row.birth_date.isoformat()}
+        out |= {
+            "id_number": personal.decrypt(row.id_cipher),
+            "name": personal.decrypt(row.name_cipher),
+            "phone": personal.decrypt(row.phone_cipher) if row.phone_cipher else None,
+            "birth_date": row.birth_date.isoformat(),
+        }
     return out

@@ -21,8 +21,15 @@ from citybase.store.address_tables import address_node
 from citybase.store.grid_tables import address_grid, grid
 from citybase.store.people_tables import enrolment_zone, enrolment_zone_member, household, person, residence
 
-AGE_BANDS = ((0, 5, "0-5"), (6, 14, "6-14"), (15, 17, "15-17"), (18, 34, "18-34"), (35, 59, "35-59"),
-             (60, 79, "60-79"), (80, 200, "80+"))
+AGE_BANDS = (
+    (0, 5, "0-5"),
+    (6, 14, "6-14"),
+    (15, 17, "15-17"),
+    (18, 34, "18-34"),
+    (35, 59, "35-59"),
+    (60, 79, "60-79"),
+    (80, 200, "80+"),
+)
 SCHOOL_AGE = (6, 14)
 
 
@@ -59,25 +66,37 @@ class PopulationStats:
         self._check(actor)
         sub = subtree_cte(level_roots("community"), "community_tree")
         r = residence.c
-        q = (select(sub.c.root, r.residence_type, func.count()).select_from(residence)
-             .join(sub, sub.c.id == r.address_node_id).where(_open()).group_by(sub.c.root, r.residence_type))
+        q = (
+            select(sub.c.root, r.residence_type, func.count())
+            .select_from(residence)
+            .join(sub, sub.c.id == r.address_node_id)
+            .where(_open())
+            .group_by(sub.c.root, r.residence_type)
+        )
         with self.store.read() as conn:
             counts: dict[int, Counter[str]] = {}
             for root, rtype, n in conn.execute(q):
                 counts.setdefault(int(root), Counter())[rtype] += int(n)
-            names = _pairs(conn.execute(select(address_node.c.id, address_node.c.name)
-                                      .where(address_node.c.level == "community")))
-        out = [{"community_id": cid, "community": names.get(cid, ""), "residents": sum(c.values()),
-                "by_type": dict(c)} for cid, c in counts.items()]
+            names = _pairs(
+                conn.execute(select(address_node.c.id, address_node.c.name).where(address_node.c.level == "community"))
+            )
+        out = [
+            {"community_id": cid, "community": names.get(cid, ""), "residents": sum(c.values()), "by_type": dict(c)}
+            for cid, c in counts.items()
+        ]
         return sorted(out, key=lambda d: (-d["residents"], d["community_id"]))
 
     def by_grid(self, actor: Actor, level: str | None = "grid") -> list[dict[str, Any]]:
         """Current residents per grid of ``level`` (default: 网格), counting the grids below it too."""
         self._check(actor)
         r = residence.c
-        q = (select(address_grid.c.grid_id, func.count()).select_from(residence)
-             .join(address_grid, address_grid.c.address_node_id == r.address_node_id)
-             .where(_open()).group_by(address_grid.c.grid_id))
+        q = (
+            select(address_grid.c.grid_id, func.count())
+            .select_from(residence)
+            .join(address_grid, address_grid.c.address_node_id == r.address_node_id)
+            .where(_open())
+            .group_by(address_grid.c.grid_id)
+        )
         g = grid.c
         with self.store.read() as conn:
             deepest = _pairs(conn.execute(q))
@@ -88,15 +107,28 @@ class PopulationStats:
             while seen is not None and seen in grids:
                 totals[seen] += int(n)
                 seen = grids[seen].parent_id
-        return [{"grid_id": m.id, "code": m.code, "name": m.name, "level": m.level, "parent_id": m.parent_id,
-                 "residents": totals[m.id]}
-                for m in sorted(grids.values(), key=lambda m: m.code) if level is None or m.level == level]
+        return [
+            {
+                "grid_id": m.id,
+                "code": m.code,
+                "name": m.name,
+                "level": m.level,
+                "parent_id": m.parent_id,
+                "residents": totals[m.id],
+            }
+            for m in sorted(grids.values(), key=lambda m: m.code)
+            if level is None or m.level == level
+        ]
 
     def by_age_band(self, actor: Actor, at: date | None = None, node_id: int | None = None) -> list[dict[str, Any]]:
         self._check(actor)
         at = at or date.today()
-        q = (select(person.c.birth_date, func.count()).join(residence, residence.c.person_id == person.c.id)
-             .where(_open()).group_by(person.c.birth_date))
+        q = (
+            select(person.c.birth_date, func.count())
+            .join(residence, residence.c.person_id == person.c.id)
+            .where(_open())
+            .group_by(person.c.birth_date)
+        )
         if node_id is not None:
             q = q.where(residence.c.address_node_id.in_(select(subtree_cte([node_id], "age_scope").c.id)))
         bands: Counter[str] = Counter()
@@ -105,8 +137,10 @@ class PopulationStats:
                 age = age_at(born, at)
                 label = next((b[2] for b in AGE_BANDS if b[0] <= age <= b[1]), "80+")
                 bands[label] += int(n)
-        return [{"band": label, "from": lo, "to": hi if hi < 200 else None, "residents": bands[label]}
-                for lo, hi, label in AGE_BANDS]
+        return [
+            {"band": label, "from": lo, "to": hi if hi < 200 else None, "residents": bands[label]}
+            for lo, hi, label in AGE_BANDS
+        ]
 
     def by_residence_type(self, actor: Actor) -> list[dict[str, Any]]:
         self._check(actor)
@@ -125,9 +159,15 @@ class PopulationStats:
         # the building's name is joined in the same query: a city has more buildings than a statement
         # may bind parameters (PostgreSQL: 65,535), so no second look-up by a list of ids
         building = address_node.alias("building")
-        q = (select(sub.c.root, building.c.name, func.count()).select_from(household)
-             .join(sub, sub.c.id == h.address_node_id).join(building, building.c.id == sub.c.root)
-             .where(h.state == "active").group_by(sub.c.root, building.c.name).order_by(sub.c.root))
+        q = (
+            select(sub.c.root, building.c.name, func.count())
+            .select_from(household)
+            .join(sub, sub.c.id == h.address_node_id)
+            .join(building, building.c.id == sub.c.root)
+            .where(h.state == "active")
+            .group_by(sub.c.root, building.c.name)
+            .order_by(sub.c.root)
+        )
         with self.store.read() as conn:
             rows = conn.execute(q).all()
         return [{"building_id": int(b), "building": name or "", "households": int(n)} for b, name, n in rows]
@@ -141,15 +181,29 @@ class PopulationStats:
         zm = enrolment_zone_member.c
         sub = subtree_cte(select(zm.address_node_id), "zone_tree")
         r = residence.c
-        q = (select(zm.zone_id, func.count(func.distinct(person.c.id))).select_from(person)
-             .join(residence, r.person_id == person.c.id).join(sub, sub.c.id == r.address_node_id)
-             .join(enrolment_zone_member, zm.address_node_id == sub.c.root)
-             .where(_open(), person.c.birth_date > oldest, person.c.birth_date <= youngest).group_by(zm.zone_id))
+        q = (
+            select(zm.zone_id, func.count(func.distinct(person.c.id)))
+            .select_from(person)
+            .join(residence, r.person_id == person.c.id)
+            .join(sub, sub.c.id == r.address_node_id)
+            .join(enrolment_zone_member, zm.address_node_id == sub.c.root)
+            .where(_open(), person.c.birth_date > oldest, person.c.birth_date <= youngest)
+            .group_by(zm.zone_id)
+        )
         with self.store.read() as conn:
             counts = _pairs(conn.execute(q))
             zones = list(conn.execute(select(enrolment_zone).order_by(enrolment_zone.c.code)))
-        return [{"zone_id": z.id, "code": z.code, "name": z.name, "school": z.school,
-                 "children": int(counts.get(z.id, 0)), "at": at.isoformat()} for z in zones]
+        return [
+            {
+                "zone_id": z.id,
+                "code": z.code,
+                "name": z.name,
+                "school": z.school,
+                "children": int(counts.get(z.id, 0)),
+                "at": at.isoformat(),
+            }
+            for z in zones
+        ]
 
     def create_zone(self, actor: Actor, code: str, name: str, node_ids: list[int], school: str | None = None) -> int:
         actor.require(Permission.WRITE_REGISTRY)
@@ -157,21 +211,35 @@ class PopulationStats:
             return create_zone_in(conn, actor, code, name, node_ids, school)
 
 
-def create_zone_in(conn: Connection, actor: Actor, code: str, name: str, node_ids: list[int],
-                   school: str | None = None) -> int:
+def create_zone_in(
+    conn: Connection, actor: Actor, code: str, name: str, node_ids: list[int], school: str | None = None
+) -> int:
     if not code or not name:
-        raise InvalidInputError("bad enrolment zone", issues=[Issue("code" if not code else "name",
-                                                                    "must not be empty", "enrolment_zone")])
+        raise InvalidInputError(
+            "bad enrolment zone", issues=[Issue("code" if not code else "name", "must not be empty", "enrolment_zone")]
+        )
     if conn.execute(select(enrolment_zone.c.id).where(enrolment_zone.c.code == code)).first():
         raise ConflictError(f"enrolment zone {code} exists already")
     known = set(conn.execute(select(address_node.c.id).where(address_node.c.id.in_(node_ids))).scalars())
     missing = [n for n in node_ids if n not in known]
     if missing or not node_ids:
-        raise InvalidInputError("bad enrolment zone", issues=[
-            Issue("node_ids", f"unknown address nodes {missing}" if missing else "a zone needs address nodes", code)])
-    zid = conn.execute(enrolment_zone.insert().values(
-        code=code, name=name, school=school, created_at=datetime.now(UTC), created_by=actor.name,
-    ).returning(enrolment_zone.c.id)).scalar_one()
+        raise InvalidInputError(
+            "bad enrolment zone",
+            issues=[
+                Issue("node_ids", f"unknown address nodes {missing}" if missing else "a zone needs address nodes", code)
+            ],
+        )
+    zid = conn.execute(
+        enrolment_zone.insert()
+        .values(
+            code=code,
+            name=name,
+            school=school,
+            created_at=datetime.now(UTC),
+            created_by=actor.name,
+        )
+        .returning(enrolment_zone.c.id)
+    ).scalar_one()
     members = [{"zone_id": zid, "address_node_id": n} for n in sorted(set(node_ids))]
     conn.execute(enrolment_zone_member.insert(), members)
     record_audit(conn, actor, "enrolment_zone.create", "enrolment_zone", str(zid), detail={"code": code})

@@ -33,8 +33,10 @@ from citybase.store.address_tables import address_node
 
 MAX_QUERY = 100
 HOUSE_LEVELS = ("building", "unit", "floor", "room")  # nodes a house card is kept for
-PERSON_DENIED = ("身份证号查询仅限有权查看个人信息的角色（授权部门、网格员、管理员）。"
-                 " / Searching by ID number is only for roles allowed to see personal data.")
+PERSON_DENIED = (
+    "身份证号查询仅限有权查看个人信息的角色（授权部门、网格员、管理员）。"
+    " / Searching by ID number is only for roles allowed to see personal data."
+)
 
 
 @dataclass(slots=True)
@@ -46,8 +48,14 @@ class SearchResult:
     issues: list[dict[str, Any]] = field(default_factory=list)  # what is wrong with a code-shaped query
 
     def as_dict(self) -> dict[str, Any]:
-        return {"q": self.query, "kind": self.kind, "count": len(self.items), "items": self.items,
-                "message": self.message, "issues": self.issues}
+        return {
+            "q": self.query,
+            "kind": self.kind,
+            "count": len(self.items),
+            "items": self.items,
+            "message": self.message,
+            "issues": self.issues,
+        }
 
 
 def classify(text: str) -> str:
@@ -82,8 +90,14 @@ def _birth_date(digits: str) -> bool:
 
 
 class RegistrySearch:
-    def __init__(self, addresses: AddressService, matcher: AddressMatcher, codes: CodeService, orgs: OrgService,
-                 people: PeopleService) -> None:
+    def __init__(
+        self,
+        addresses: AddressService,
+        matcher: AddressMatcher,
+        codes: CodeService,
+        orgs: OrgService,
+        people: PeopleService,
+    ) -> None:
         self.addresses, self.matcher, self.codes, self.orgs, self.people = addresses, matcher, codes, orgs, people
 
     def search(self, actor: Actor, text: str, *, limit: int = 20) -> SearchResult:
@@ -128,13 +142,20 @@ class RegistrySearch:
         for p in found:
             home = (p.get("home") or {}).get("address_node_id")
             record = self._records([home]).get(home) if home is not None else None
-            result.items.append({
-                "type": "person", "id": p["id"], "title": p["name"], "id_number": p["id_number"],
-                "subtitle": " · ".join(str(x) for x in (p["id_number"], p.get("residence_type")) if x),
-                "address": record.full_address if record else None,
-                "links": {"person": f"/portal/people.html?node={home}" if home is not None else "/portal/people.html",
-                          **(_address_links(record) if record else {})},
-            })
+            result.items.append(
+                {
+                    "type": "person",
+                    "id": p["id"],
+                    "title": p["name"],
+                    "id_number": p["id_number"],
+                    "subtitle": " · ".join(str(x) for x in (p["id_number"], p.get("residence_type")) if x),
+                    "address": record.full_address if record else None,
+                    "links": {
+                        "person": f"/portal/people.html?node={home}" if home is not None else "/portal/people.html",
+                        **(_address_links(record) if record else {}),
+                    },
+                }
+            )
 
     def _uscc(self, actor: Actor, code: str, result: SearchResult) -> None:
         try:
@@ -148,8 +169,9 @@ class RegistrySearch:
         except NotFoundError:
             result.message = f"no organisation with USCC {code} / 未找到该统一社会信用代码的单位"
             return
-        sites = sorted((s for s in card.get("sites", []) if not s.get("until")),
-                       key=lambda s: s.get("kind") != "operating")  # where it operates before where it registered
+        sites = sorted(
+            (s for s in card.get("sites", []) if not s.get("until")), key=lambda s: s.get("kind") != "operating"
+        )  # where it operates before where it registered
         result.items.append(self._org_item(card, [s["address_node_id"] for s in sites]))
 
     def _object(self, code: str, result: SearchResult) -> None:
@@ -160,15 +182,23 @@ class RegistrySearch:
             result.issues = [i.as_dict() for i in exc.issues]
             return
         with self.addresses.store.read() as conn:
-            node = conn.execute(select(address_node.c.id).where(address_node.c.object_id == card.object_id,
-                                                                 address_node.c.state == "active")).scalar()
+            node = conn.execute(
+                select(address_node.c.id).where(
+                    address_node.c.object_id == card.object_id, address_node.c.state == "active"
+                )
+            ).scalar()
         record = self._records([node]).get(int(node)) if node is not None else None
-        result.items.append({
-            "type": "object", "id": card.object_id, "code": card.code, "title": card.name,
-            "subtitle": " · ".join(x for x in (card.code, card.class_name, card.code_state) if x),
-            "address": record.full_address if record else card.address,
-            "links": {"code": f"/portal/code.html?code={card.code}", **(_address_links(record) if record else {})},
-        })
+        result.items.append(
+            {
+                "type": "object",
+                "id": card.object_id,
+                "code": card.code,
+                "title": card.name,
+                "subtitle": " · ".join(x for x in (card.code, card.class_name, card.code_state) if x),
+                "address": record.full_address if record else card.address,
+                "links": {"code": f"/portal/code.html?code={card.code}", **(_address_links(record) if record else {})},
+            }
+        )
 
     def _display_code(self, q: str, result: SearchResult) -> None:
         with self.addresses.store.read() as conn:
@@ -197,7 +227,10 @@ class RegistrySearch:
         records = self._records(site_nodes)
         first = records.get(site_nodes[0]) if site_nodes else None
         return {
-            "type": "org", "id": org["id"], "title": org["name"], "uscc": org["uscc"],
+            "type": "org",
+            "id": org["id"],
+            "title": org["name"],
+            "uscc": org["uscc"],
             "subtitle": " · ".join(str(x) for x in (org["uscc"], org["type"], org["status"]) if x),
             "address": first.full_address if first else org.get("registered_address"),
             "links": {"org": f"/portal/registry.html?org={org['id']}", **(_address_links(first) if first else {})},
@@ -216,7 +249,12 @@ def _address_links(record: AddressRecord) -> dict[str, str]:
 
 
 def _address_item(record: AddressRecord) -> dict[str, Any]:
-    return {"type": "address", "id": record.id, "title": record.full_address, "level": record.level,
-            "display_code": record.display_code,
-            "subtitle": " · ".join(x for x in (record.display_code, record.community) if x),
-            "links": _address_links(record)}
+    return {
+        "type": "address",
+        "id": record.id,
+        "title": record.full_address,
+        "level": record.level,
+        "display_code": record.display_code,
+        "subtitle": " · ".join(x for x in (record.display_code, record.community) if x),
+        "links": _address_links(record),
+    }

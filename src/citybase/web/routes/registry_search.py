@@ -14,8 +14,11 @@ router = APIRouter(tags=["registry search"])
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
-@router.get("/api/registry/search", summary="Search the registries by address, display code, object code, USCC "
-            "or (roles allowed personal data) ID number; each hit links to its portal page")
+@router.get(
+    "/api/registry/search",
+    summary="Search the registries by address, display code, object code, USCC "
+    "or (roles allowed personal data) ID number; each hit links to its portal page",
+)
 def registry_search_endpoint(
     request: Request,
     actor: ActorDep,

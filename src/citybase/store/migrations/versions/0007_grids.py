@@ -78,8 +78,14 @@ def upgrade() -> None:
     op.create_index("ix_grid_member_grid_id", "grid_member", ["grid_id"])
     op.create_index("ix_grid_member_user_id", "grid_member", ["user_id"])
     current = sa.text("until IS NULL")
-    op.create_index("ix_grid_member_current", "grid_member", ["grid_id", "user_id", "duty"], unique=True,
-                    sqlite_where=current, postgresql_where=current)
+    op.create_index(
+        "ix_grid_member_current",
+        "grid_member",
+        ["grid_id", "user_id", "duty"],
+        unique=True,
+        sqlite_where=current,
+        postgresql_where=current,
+    )
     op.create_table(
         "address_grid",
         sa.Column("address_node_id", _id(), nullable=False),

@@ -120,8 +120,14 @@ def upgrade() -> None:
     op.create_index("ix_residence_person_id", "residence", ["person_id"])
     op.create_index("ix_residence_address_node_id", "residence", ["address_node_id"])
     op.create_index("ix_residence_household_id", "residence", ["household_id"])
-    op.create_index("ux_residence_open_person", "residence", ["person_id"], unique=True,
-                    sqlite_where=sa.text("move_out IS NULL"), postgresql_where=sa.text("move_out IS NULL"))
+    op.create_index(
+        "ux_residence_open_person",
+        "residence",
+        ["person_id"],
+        unique=True,
+        sqlite_where=sa.text("move_out IS NULL"),
+        postgresql_where=sa.text("move_out IS NULL"),
+    )
     op.create_table(
         "enrolment_zone",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -167,6 +173,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("personal_data_grant", "enrolment_zone_member", "enrolment_zone", "residence", "household_version",
-                 "household", "person_version", "person"):
+    for name in (
+        "personal_data_grant",
+        "enrolment_zone_member",
+        "enrolment_zone",
+        "residence",
+        "household_version",
+        "household",
+        "person_version",
+        "person",
+    ):
         op.drop_table(name)
