@@ -173,6 +173,8 @@ def test_class_layers_walk_the_class_tree_and_others_the_2d_tree(lite: Platform)
     c = city_object.c
     nested = [TileLayerSpec("n", and_(c.state != "retired", or_(c.class_code == "010201", c.class_code == "010202")))]
     assert "city_object_class_rtree VIRTUAL TABLE INDEX" in _plan(lite, nested, 15)
+    listed = [TileLayerSpec("in", c.class_code.in_(["010201", "050101"]))]
+    assert "city_object_class_rtree VIRTUAL TABLE INDEX" in _plan(lite, listed, 15)
     never = [TileLayerSpec("none", and_(c.class_code == "050101", c.class_code == "010301"))]  # no class at all
     assert "class_rtree" not in _plan(lite, never, 15)
 
@@ -187,3 +189,8 @@ def test_class_codes_of_where_clauses() -> None:
     }
     assert codes(or_(c.class_code == "010201", c.name == "x"), city_object) is None
     assert codes(c.class_code != "050101", city_object) is None and codes(None, city_object) is None
+    assert codes(and_(c.class_code.in_(["010201", "050101"]), c.state != "retired"), city_object) == {
+        "010201",
+        "050101",
+    }
+    assert codes(c.class_code.in_([]), city_object) is None and codes(c.class_code.not_in(["x"]), city_object) is None

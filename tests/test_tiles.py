@@ -129,6 +129,22 @@ def test_all_attributes_layers_keep_only_the_class_attributes(platform: Platform
     assert props == {"id": a.id, "name": "A", "class_code": "050101", "floors": 6}
 
 
+def test_a_layer_of_several_classes_by_in(platform: Platform) -> None:
+    """``class_code IN (…)`` (an expanding parameter) works on both paths, past layer versions too, and
+    gives the same features as the OR of its classes."""
+    a = add_building(platform, "A")
+    lamp = add_lamp(platform, dx=0.0001, dy=0.0001)
+    c = city_object.c
+    by_in = [TileLayerSpec("x", c.class_code.in_(["050101", "010301"]))]
+    by_or = [TileLayerSpec("x", (c.class_code == "050101") | (c.class_code == "010301"))]
+    only = [TileLayerSpec("x", c.class_code.in_(["010301"]) & (c.state != "retired"))]
+    with platform.store.read() as conn:
+        got = {name: features(render_mvt(conn, TILE, specs), "x") for name, specs in (("in", by_in), ("or", by_or))}
+        lamps = features(render_mvt(conn, TILE, only), "x")
+    assert set(got["in"]) == {a.id, lamp.id} and got["in"] == got["or"]
+    assert set(lamps) == {lamp.id}
+
+
 def test_retired_objects_are_not_drawn(platform: Platform) -> None:
     a = add_building(platform, "A")
     platform.objects.retire(SYSTEM, a.id, a.version)

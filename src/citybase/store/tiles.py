@@ -77,13 +77,13 @@ def version_rows() -> Subquery:
     """``layer_rows``: the columns of ``city_object`` a tile needs, for the members of one layer version
     (``src_layer``, ``src_version`` are bound per tile, so the statement is compiled once)."""
     li, v = layer_item, city_object_version
-    at = bindparam("src_version", type_=Integer)
+    at = bindparam("src_version", None, type_=Integer)  # None: a placeholder, every tile binds its own
     join = li.join(v, and_(v.c.object_id == li.c.object_id, v.c.version == li.c.object_version))
     q = (
         select(v.c.object_id.label("id"), v.c.code, v.c.class_code, v.c.name, v.c.state, v.c.geom, v.c.attributes)
         .select_from(join)
         .where(
-            li.c.layer_id == bindparam("src_layer", type_=Integer),
+            li.c.layer_id == bindparam("src_layer", None, type_=Integer),
             li.c.from_version <= at,
             or_(li.c.to_version.is_(None), li.c.to_version > at),
         )

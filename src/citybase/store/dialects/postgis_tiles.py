@@ -47,10 +47,16 @@ GEOGRAPHIC = "CGCS2000Quad"
 _WORLD = f"ST_MakeEnvelope({-HALF!r}, {-HALF!r}, {HALF!r}, {HALF!r}, 3857)"
 
 
+def _tile_param(name: str) -> Any:
+    """A per-tile parameter (bound at each run by ``render_mvt``); the None placeholder lets the statement
+    compile with IN lists expanded (``_statement``)."""
+    return bindparam(name, None)
+
+
 def _geo_envelope(margin: bool) -> Any:
     """The bound lon/lat bounds of a CGCS2000Quad tile (``tile_x0`` … or, with the buffer, ``tile_bx0`` …)."""
     p = "tile_b" if margin else "tile_"
-    corners = (cast(bindparam(f"{p}{k}"), Float) for k in ("x0", "y0", "x1", "y1"))
+    corners = (cast(_tile_param(f"{p}{k}"), Float) for k in ("x0", "y0", "x1", "y1"))
     return func.ST_MakeEnvelope(*corners, literal_column(str(SRID)))
 
 
@@ -58,10 +64,10 @@ def _envelope(margin: bool = False, tms: str = "WebMercatorQuad") -> Any:
     """``ST_TileEnvelope`` of the bound tile (z, x, y as parameters, so the compiled SQL is cached)."""
     if tms == GEOGRAPHIC:
         return _geo_envelope(margin)
-    z, x, y = (cast(bindparam(f"tile_{k}"), Integer) for k in "zxy")
+    z, x, y = (cast(_tile_param(f"tile_{k}"), Integer) for k in "zxy")
     if not margin:
         return func.ST_TileEnvelope(z, x, y)
-    return func.ST_TileEnvelope(z, x, y, literal_column(_WORLD), cast(bindparam("tile_margin"), Float))
+    return func.ST_TileEnvelope(z, x, y, literal_column(_WORLD), cast(_tile_param("tile_margin"), Float))
 
 
 def _bbox(table: Table, tms: str) -> Any:
@@ -158,7 +164,11 @@ def _statement(
     joined = parts[0]
     for part in parts[1:]:
         joined = joined.op("||")(part)
-    compiled = select(type_coerce(joined, LargeBinary)).compile(dialect=dialect)
+    # render_postcompile: an IN list (an "expanding" parameter) becomes one parameter per value, since
+    # the statement runs through exec_driver_sql, which would not expand it.
+    compiled = select(type_coerce(joined, LargeBinary)).compile(
+        dialect=dialect, compile_kwargs={"render_postcompile": True}
+    )
     stmt = (str(compiled), dict(compiled.params))
     if len(_STATEMENTS) >= _MAX_STATEMENTS:
         _STATEMENTS.clear()

@@ -52,12 +52,13 @@ _HAVE_CLASS_RTREE: set[str] = set()  # databases (engine urls) known to have the
 
 
 def _box(rt: Any) -> tuple[Any, ...]:
-    """An R*Tree's rows whose boxes meet the tile's (the bounds are bound per tile)."""
+    """An R*Tree's rows whose boxes meet the tile's (the bounds are bound per tile; the None placeholder
+    lets the statement compile with its IN lists expanded, see ``_statement``)."""
     return (
-        rt.c.minx <= bindparam("tile_maxx"),
-        rt.c.maxx >= bindparam("tile_minx"),
-        rt.c.miny <= bindparam("tile_maxy"),
-        rt.c.maxy >= bindparam("tile_miny"),
+        rt.c.minx <= bindparam("tile_maxx", None),
+        rt.c.maxx >= bindparam("tile_minx", None),
+        rt.c.miny <= bindparam("tile_maxy", None),
+        rt.c.maxy >= bindparam("tile_miny", None),
     )
 
 
@@ -86,8 +87,9 @@ _FETCH_LOCK = threading.Lock()
 
 
 def _class_codes(where: Any, table: Any) -> frozenset[str] | None:
-    """The class codes a row must have to satisfy ``where`` (``class_code = 'x'``, in a conjunction or
-    in every branch of a disjunction), or None when the clause does not restrict the class."""
+    """The class codes a row must have to satisfy ``where`` (``class_code = 'x'`` or ``class_code IN (…)``,
+    in a conjunction or in every branch of a disjunction), or None when the clause does not restrict
+    the class."""
     if isinstance(where, Grouping):  # an OR inside an AND comes in parentheses
         where = where.element
     if isinstance(where, BooleanClauseList) and where.operator in (operators.and_, operators.or_):
@@ -99,8 +101,13 @@ def _class_codes(where: Any, table: Any) -> frozenset[str] | None:
     if not isinstance(where, BinaryExpression) or where.left is not table.c.get(CLASS_TABLES.get(table.name, "")):
         return None
     right = where.right
-    if where.operator is operators.eq and isinstance(right, BindParameter) and right.callable is None:
+    if not isinstance(right, BindParameter) or right.callable is not None:
+        return None
+    if where.operator is operators.eq:
         return frozenset([right.value]) if isinstance(right.value, str) else None
+    if where.operator is operators.in_op and right.expanding:  # class_code IN (…)
+        values = right.value
+        return frozenset(values) if values and all(isinstance(v, str) for v in values) else None
     return None
 
 
@@ -148,7 +155,9 @@ def _build(
         # clause (all objects of a class) and probing the R*Tree for each; wrapping the clause in a
         # function keeps SQLite's planner from using an index for it.
         q = q.where(func.coalesce(where, false()) if rtree_first else where)
-    compiled = q.compile(dialect=sqlite_dialect.dialect())
+    # render_postcompile: an IN list (an "expanding" parameter) becomes one ? per value here, since the
+    # statement runs on the driver's cursor, not through SQLAlchemy's execute that would expand it.
+    compiled = q.compile(dialect=sqlite_dialect.dialect(), compile_kwargs={"render_postcompile": True})
     first_attr = 2 + len(columns)
     out = []
     for i, spec in enumerate(layers):
