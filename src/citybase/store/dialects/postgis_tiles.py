@@ -95,9 +95,8 @@ def _layer(src: Any, z: int, spec: Any, extent: int, buffer: int, geom: str, whe
     cols += [src.c[c] for c in spec.columns]
     if spec.attributes:  # keys are checked identifiers (TileLayerSpec), safe to inline
         doc = f"{src.name}.attributes"
-        picked = "jsonb_strip_nulls(jsonb_build_object({}))".format(
-            ", ".join(f"'{k}', {doc} -> '{k}'" for k in spec.attributes)
-        )
+        pairs = ", ".join(f"'{k}', {doc} -> '{k}'" for k in spec.attributes)
+        picked = f"jsonb_strip_nulls(jsonb_build_object({pairs}))"
         if spec.all_attributes:
             # A document with no key outside the selection goes as it is: building a new jsonb per row was
             # a third of a buildings tile (ST_AsMVT leaves out null values by itself).
