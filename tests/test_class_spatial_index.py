@@ -100,3 +100,25 @@ def test_tile_sessions_plan_each_tile_without_jit_or_workers(platform: Platform)
         got = {k: conn.exec_driver_sql(f"SHOW {k}").scalar_one() for k in ("plan_cache_mode", "jit")}
         got["workers"] = conn.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar_one()
     assert got == {"plan_cache_mode": "force_custom_plan", "jit": "off", "workers": "0"}
+
+
+def test_session_options_keep_those_of_the_url(platform: Platform) -> None:
+    """A URL's own ``options`` (a search path, a timeout) survive the settings the pools add."""
+    from citybase.store import Store
+    from citybase.store.engine import session_options
+    from citybase.store.tiles import _tile_engine
+
+    assert session_options("postgresql://h/db", "-c jit=off") == "-c jit=off"
+    assert session_options("postgresql://h/db?options=-c%20statement_timeout%3D5s", "-c jit=off") == (
+        "-c statement_timeout=5s -c jit=off"
+    )
+    if platform.store.name == "sqlite":
+        return
+    store = Store(platform.store.url + "?options=-c%20statement_timeout%3D12345")
+    try:
+        for engine in (store.engine, _tile_engine(store)):
+            with engine.connect() as conn:
+                got = [conn.exec_driver_sql(f"SHOW {k}").scalar_one() for k in ("statement_timeout", "plan_cache_mode")]
+            assert got == ["12345ms", "force_custom_plan"], got
+    finally:
+        store.dispose()

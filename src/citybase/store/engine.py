@@ -40,6 +40,14 @@ def _unavailable(exc: OperationalError) -> bool:
     )
 
 
+def session_options(url: str, ours: str) -> str:
+    """PostgreSQL startup ``options``: ours after any the URL already gives (``?options=-c search_path=…``),
+    which ``connect_args`` would otherwise replace; for a setting given twice the later one counts."""
+    given = make_url(url).query.get("options")
+    given = given[-1] if isinstance(given, tuple) else given
+    return f"{given} {ours}" if given else ours
+
+
 class Store:
     """A database plus the dialect module that implements the named operations on it."""
 
@@ -61,7 +69,7 @@ class Store:
                 pool_size=10,
                 max_overflow=20,
                 pool_pre_ping=True,
-                connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
+                connect_args={"options": session_options(self.url, "-c plan_cache_mode=force_custom_plan")},
             )
         else:
             raise ConfigurationError(f"unsupported database {backend!r}: use sqlite:// or postgresql://")

@@ -22,7 +22,7 @@ from sqlalchemy.sql import Subquery
 
 from citybase.kernel.errors import InvalidInputError, UnavailableError
 from citybase.store.dialects import postgis_tiles, sqlite_tiles
-from citybase.store.engine import Store
+from citybase.store.engine import Store, session_options
 from citybase.store.import_tables import layer_item
 from citybase.store.schema import city_object, city_object_version
 
@@ -177,7 +177,7 @@ def _tile_engine(store: Store) -> Engine:
                     # No JIT: a large tile's cost estimate passes jit_above_cost, and compiling the plan's
                     # expressions (~240 ms for a z12 tile of the city) buys nothing, as the time is in
                     # ST_AsMVTGeom and ST_AsMVT (C functions): z12 tiles 25 % faster without it.
-                    connect_args={"options": TILE_SESSION_OPTIONS},
+                    connect_args={"options": session_options(store.url, TILE_SESSION_OPTIONS)},
                 )
                 _TILE_ENGINES[store] = engine
                 weakref.finalize(store, engine.dispose)
