@@ -13,11 +13,12 @@ from sqlalchemy import and_
 from citybase.domains.access import SYSTEM
 from citybase.platform import Platform
 from citybase.store import TileLayerSpec, render_tile
-from citybase.store.dialects import postgis, postgis_tiles, sqlite_tiles
+from citybase.store.dialects import postgis, postgis_tiles
 from citybase.store.migrate import _config, current_revision, upgrade
 from citybase.store.schema import city_object
 from tests.helpers import ORIGIN
 from tests.test_sqlite_class_rtree import _objects
+from tests.test_sqlite_class_rtree import _plan as sqlite_plan
 from tests.test_tiles import tile_at
 
 c = city_object.c
@@ -26,14 +27,10 @@ EVERYTHING = [TileLayerSpec("all")]
 
 
 def _plan(p: Platform, layers: list[TileLayerSpec], z: int) -> str:
+    if p.store.name == "sqlite":
+        return sqlite_plan(p, layers, z)
     _, x, y = tile_at(ORIGIN[0], ORIGIN[1], z)
     with p.store.read() as conn:
-        if p.store.name == "sqlite":
-            stmt = sqlite_tiles._statement(
-                city_object, z, layers, True, sqlite_tiles._has_class_rtree(conn, city_object)
-            )
-            params = tuple(0.0 if v is None else v for v in stmt.params)
-            return "\n".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + stmt.sql, params))
         sql, fixed = postgis_tiles._statement(conn.dialect, city_object, z, layers, 4096, 64, "WebMercatorQuad")
         params: dict[str, Any] = fixed | {"tile_z": z, "tile_x": x, "tile_y": y, "tile_margin": 64 / 4096}
         conn.exec_driver_sql("SET enable_seqscan = off")  # a small table: make the planner pick an index

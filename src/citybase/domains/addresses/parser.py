@@ -31,22 +31,9 @@ from citybase.domains.addresses.normalise import (
     fold,
     ident,
 )
+from citybase.domains.addresses.tree import LEVELS as TREE_LEVELS
 
 ELEMENTS = model.LABELS
-TREE_LEVELS = (
-    "province",
-    "city",
-    "district",
-    "town",
-    "community",
-    "road",
-    "door_number",
-    "compound",
-    "building",
-    "unit",
-    "floor",
-    "room",
-)
 LEVEL_OF: dict[str, str] = {
     "prov": "province",
     "city": "city",
