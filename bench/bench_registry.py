@@ -10,7 +10,8 @@ Per database: a fresh database migrated with ``citybase.store.upgrade`` (SQLite 
 address tree (125 k buildings with units, floors and 653 k rooms, through ``addresses.insert_nodes``;
 timed on its own); the people through citybase (``registry_load.load_citybase_batch``) and, in the same
 run, the same rows through the bare driver into bare tables (``registry_load.Baseline``); a sample
-through the registry's per-row CSV import (``people_import.import_people``); then the statistics
+through the registry's CSV import one by one (``people_import.import_people``, ``chunk=0``) and another
+in chunks (its default: plain rows in bulk); then the statistics
 queries through ``PopulationStats`` against hand-written SQL (``registry_queries``). Figures are people
 per second (wall and CPU) and median query times; ratios are citybase / baseline speed (1.0 = no price).
 """
@@ -59,7 +60,7 @@ from registry_queries import time_queries  # noqa: E402
 
 from citybase.domains.access import SYSTEM  # noqa: E402
 from citybase.domains.registry import PeopleService  # noqa: E402
-from citybase.domains.registry.people_import import import_people  # noqa: E402
+from citybase.domains.registry.people_import import CHUNK, import_people  # noqa: E402
 from citybase.domains.registry.personal import PersonalData  # noqa: E402
 from citybase.store import Store, upgrade  # noqa: E402
 
@@ -118,9 +119,9 @@ class Phase:
         self.people = 0
         self.loads: list[float] = []
 
-    def run(self, fn: Any, *args: Any) -> Any:
+    def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         before, t0 = self.meter.snapshot(), time.perf_counter()
-        got = fn(*args)
+        got = fn(*args, **kwargs)
         self.wall += time.perf_counter() - t0
         self.cpu += self.meter.since(before)
         self.loads.append(os.getloadavg()[0])
@@ -140,7 +141,7 @@ def load(kind: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     upgrade(store)
     out["migrate_s"] = time.perf_counter() - t0
-    shape = Shape.for_people(args.people, spare_rooms=-(-args.service_sample // 2))
+    shape = Shape.for_people(args.people, spare_rooms=2 * -(-args.service_sample // 2))
     out["shape"] = asdict(shape)
     say(f"{kind}: address tree for {shape.households:,} households in {shape.buildings:,} buildings")
     t0 = time.perf_counter()
@@ -160,13 +161,15 @@ def load(kind: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
             if i % step == 0:
                 say(f"{kind}: citybase {cb.people:,} people, {cb.people / cb.wall:,.0f}/s")
         out["citybase"] = cb.as_dict()
-        if args.service_sample:
-            csv_rows = service_rows(gen, spare, args.service_sample)
-            svc = Phase(meter)
-            report = svc.run(import_people, PeopleService(store, KEY_FILE), SYSTEM, csv_rows)
-            svc.people = report.registered
-            out["service"] = svc.as_dict() | {"rows": report.rows, "errors": [str(e) for e in report.errors[:5]]}
-            say(f"{kind}: per-row import {report.registered:,} people, {svc.people / svc.wall:,.0f}/s")
+        if args.service_sample:  # the CSV import one by one, then in chunks, each into its own spare rooms
+            half = len(spare) // 2
+            for key, rooms_part, chunk in (("service", spare[:half], 0), ("csv_import", spare[half:], CHUNK)):
+                csv_rows = service_rows(gen, rooms_part, args.service_sample)
+                svc = Phase(meter)
+                report = svc.run(import_people, PeopleService(store, KEY_FILE), SYSTEM, csv_rows, chunk=chunk)
+                svc.people = report.registered
+                out[key] = svc.as_dict() | {"rows": report.rows, "errors": [str(e) for e in report.errors[:5]]}
+                say(f"{kind}: {key} (chunk {chunk}) {report.registered:,} people, {svc.people / svc.wall:,.0f}/s")
         gen = People(shape, today)  # a fresh generator draws the same rows again
         bl = Phase(meter)
         baseline = Baseline(store)
@@ -201,17 +204,21 @@ def size_bytes(store: Store) -> int:
 
 def markdown(result: dict[str, Any]) -> str:
     lines = ["| database | people | citybase people/s | baseline people/s | citybase/baseline | citybase people/CPU-s "
-             "| baseline people/CPU-s | citybase/baseline (CPU) | per-row import people/s (sample) | load avg |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| baseline people/CPU-s | citybase/baseline (CPU) | CSV import one by one people/s (sample) "
+             "| CSV import in chunks people/s (sample) | chunks/one by one | chunks/baseline | load avg |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for kind, r in result["databases"].items():
         if "citybase" not in r:
             continue
-        c, b, s = r["citybase"], r["baseline"], r.get("service") or {}
-        svc = f"{s['people_per_s']:,.0f} ({s['people']:,})" if s.get("people_per_s") else "–"
+        c, b, s, k = r["citybase"], r["baseline"], r.get("service") or {}, r.get("csv_import") or {}
+        svc, csv_ = (f"{x['people_per_s']:,.0f} ({x['people']:,})" if x.get("people_per_s") else "–" for x in (s, k))
+        both = s.get("people_per_s") and k.get("people_per_s")
+        vs_one = f"{k['people_per_s'] / s['people_per_s']:.1f}" if both else "–"
+        vs_bl = f"{k['people_per_s'] / b['people_per_s']:.2f}" if k.get("people_per_s") else "–"
         lines.append(f"| {kind} | {c['people']:,} | {c['people_per_s']:,.0f} | {b['people_per_s']:,.0f} | "
                      f"{c['people_per_s'] / b['people_per_s']:.2f} | {c['people_per_cpu_s']:,.0f} | "
                      f"{b['people_per_cpu_s']:,.0f} | {c['people_per_cpu_s'] / b['people_per_cpu_s']:.2f} | {svc} | "
-                     f"{c['load_avg_mean']:.1f} |")
+                     f"{csv_} | {vs_one} | {vs_bl} | {c['load_avg_mean']:.1f} |")
     lines += ["", "| database | address nodes | tree s | nodes/s |", "|---|---:|---:|---:|"]
     for kind, r in result["databases"].items():
         if "tree" in r:
@@ -248,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db", choices=("sqlite", "postgis", "both"), default="both")
     ap.add_argument("--people", type=int, default=PEOPLE, help="people to load (default 1,620,000)")
     ap.add_argument("--batch", type=int, default=10_000, help="households per write transaction")
-    ap.add_argument("--service-sample", type=int, default=2_000, help="people through the per-row CSV import")
+    ap.add_argument("--service-sample", type=int, default=2_000, help="people through each CSV import path")
     ap.add_argument("--repetitions", type=int, default=5, help="runs of each query per side (median)")
     ap.add_argument("--skip-load", action="store_true", help="re-time the queries on the loaded databases")
     ap.add_argument("--pg-url", default=DEFAULT_PG, help="PostgreSQL server (an admin database on it)")

@@ -57,3 +57,34 @@ def test_import_gbk_csv_with_row_report_and_stats(cli: CliRunner, tmp_path: Path
     stats = run(cli, "people", "stats", "--at", "2024-09-01", "--json")
     assert '"residents": 2' in stats and '"temporary": 1' in stats
     assert "周建国" not in stats and good not in stats
+
+
+def test_import_resumes_from_a_row_and_says_where_after_an_interruption(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(cli, "init", "--admin-password", "admin-pass-123")
+    tree = small_tree(common.state.platform())
+    ids = [fake_citizen_id("420602", date(1980 + i, 1, 2), 996) for i in range(4)]
+    src = tmp_path / "people.csv"
+    src.write_text(
+        "id_number,name,address_node_id\n"
+        + "".join(f"{n},续{c},{tree.room}\n" for c, n in zip("甲乙丙丁", ids, strict=True))
+    )
+    from citybase.cli import people as people_cli
+
+    real = people_cli.import_people
+
+    def interrupted(*args, progress, **kwargs):  # type: ignore[no-untyped-def]
+        def stop(report):  # type: ignore[no-untyped-def]
+            progress(report)
+            raise KeyboardInterrupt
+
+        return real(*args, progress=stop, **kwargs)
+
+    monkeypatch.setattr(people_cli, "import_people", interrupted)
+    result = cli.invoke(app, ["people", "import", str(src), "--chunk", "1", "--from-row", "3"])
+    assert result.exit_code != 0 and "lines 3–3 are committed; resume with --from-row 4" in result.output
+    monkeypatch.setattr(people_cli, "import_people", real)
+    assert "2 row(s): 2 registered, 0 rejected" in run(cli, "people", "import", str(src), "--from-row", "4")
+    out = run(cli, "people", "import", str(src), code=0)  # from the top: lines 3-5 are in already
+    assert "4 row(s): 1 registered, 3 rejected" in out and "already registered" in out

@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from citybase.cli.common import cli_actor, console, handle_errors, state
-from citybase.domains.registry.people_import import import_people, read_rows, read_text
+from citybase.cli.common import cli_actor, console, err_console, handle_errors, progress_bar, state
+from citybase.domains.registry.people_import import CHUNK, ImportReport, import_people, read_rows, read_text
 
 app = typer.Typer(help="Actual population (实有人口): import and statistics.", no_args_is_help=True)
 
@@ -22,12 +22,37 @@ app = typer.Typer(help="Actual population (实有人口): import and statistics.
 def import_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV, UTF-8 or GBK.")],
     report: Annotated[Path | None, typer.Option(help="Write the rejected rows (row, field, reason) here.")] = None,
+    from_row: Annotated[
+        int, typer.Option(min=2, help="Start at this CSV line (resume an interrupted import; line 1 is the header).")
+    ] = 2,
+    chunk: Annotated[int, typer.Option(min=1, help="Rows per transaction.")] = CHUNK,
 ) -> None:
     """Register the people of a CSV (id_number, name, phone, residence_type, address_node_id or address_code,
     household_number, relation, move_in; Chinese headers 身份证号/姓名/… work too). Bad rows are reported and
-    skipped; the good ones are registered."""
+    skipped; the good ones are registered, a chunk of rows per transaction. If the import is interrupted,
+    the chunks already committed stay, and the message says which --from-row resumes it."""
     platform = state.platform()
-    result = import_people(platform.people, cli_actor(), read_rows(read_text(file)))
+    rows = read_rows(read_text(file))
+    done = ImportReport(committed=from_row - 1)
+
+    def advance(r: ImportReport) -> None:
+        nonlocal done
+        done = r
+        bar.update(task, completed=r.rows)
+
+    try:
+        with progress_bar() as bar:
+            task = bar.add_task("registering people", total=max(len(rows) + 2 - from_row, 0))
+            result = import_people(platform.people, cli_actor(), rows, chunk=chunk, from_row=from_row, progress=advance)
+    except BaseException:
+        if done.committed >= from_row:
+            err_console.print(
+                f"interrupted: lines {from_row}–{done.committed} are committed; "
+                f"resume with --from-row {done.committed + 1}"
+            )
+        else:
+            err_console.print(f"interrupted before the first chunk was committed; rerun with --from-row {from_row}")
+        raise
     console.print(f"{result.rows} row(s): {result.registered} registered, {len(result.errors)} rejected")
     if result.errors:
         table = Table("row", "field", "reason")

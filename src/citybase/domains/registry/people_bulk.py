@@ -49,7 +49,7 @@ class Resident(Protocol):
     def move_in(self) -> date: ...
 
 
-def _dwellings(conn: Connection, node_ids: Sequence[int]) -> dict[int, Any]:
+def dwellings(conn: Connection, node_ids: Sequence[int]) -> dict[int, Any]:
     n = address_node.c
     out: dict[int, Any] = {}
     for i in range(0, len(node_ids), IN_CHUNK):
@@ -97,7 +97,7 @@ def register_households_in(
     homes: list[dict[str, Any]] = []
     stays: list[dict[str, Any]] = []
     heads: list[int] = []
-    found = _dwellings(conn, rooms)
+    found = dwellings(conn, rooms)
     for k, (room, family) in enumerate(zip(rooms, families, strict=True)):
         record = f"household {first + k + 1}"
         node = found.get(room)
