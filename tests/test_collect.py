@@ -54,6 +54,9 @@ class StaticGrids:
     def grids_of(self, conn: Connection, user_id: int, duty: str) -> frozenset[int]:
         return frozenset(self.duties.get((user_id, duty), set()))
 
+    def workers_in(self, conn: Connection, grid_ids: frozenset[int]) -> frozenset[int]:
+        return frozenset(u for (u, duty), grids in self.duties.items() if duty == "worker" and grids & grid_ids)
+
 
 @dataclass
 class World:

@@ -47,3 +47,21 @@ def test_rules_list_and_gaps(cli: CliRunner) -> None:
     assert "house.no_rooms 1" in gaps
     assert "Invalid input" in run(cli, "tasks", "gaps", "--by", "street", code=1)
     assert "Invalid input" in run(cli, "tasks", "rules", "--rule", "nope", code=1)
+
+
+def test_reassign_from_the_cli(cli: CliRunner) -> None:
+    run(cli, "init", "--admin-password", "admin-pass-123")
+    platform = common.state.platform()
+    tree = small_tree(platform)
+    platform.addresses.create(SYSTEM, tree.compound, "building", "5栋")
+    platform.access.create_department(SYSTEM, "zwsjd", "真武山街道")
+    platform.access.create_user(SYSTEM, "worker_x", "password-123", "grid_worker", "zwsjd", "网格员")
+    common.state._platform = None
+    run(cli, "tasks", "rules")
+    task_id = common.state.platform().collect.list_tasks(SYSTEM)[0][0].id
+    common.state._platform = None
+    out = run(cli, "tasks", "reassign", str(task_id), "--to", "worker_x", "--reason", "改派给网格员")
+    assert f"task {task_id} (open, version 2) is now with worker_x" in out
+    assert "is now with the grid pool" in run(cli, "tasks", "reassign", str(task_id), "--pool", "--reason", "回池")
+    assert "give either --to USERNAME or --pool" in run(cli, "tasks", "reassign", str(task_id), "--reason", "x", code=2)
+    assert "no user 'nobody'" in run(cli, "tasks", "reassign", str(task_id), "--to", "nobody", "--reason", "x", code=1)

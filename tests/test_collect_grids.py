@@ -15,6 +15,12 @@ from tests.test_collect import World, build_world
 
 @pytest.fixture
 def gridded(platform: Platform) -> tuple[World, int, int]:
+    return build_gridded(platform)
+
+
+def build_gridded(platform: Platform) -> tuple[World, int, int]:
+    """The test world on the real grid service: grids A and B of one street, worker_a and worker_b, and
+    reviewer_a reviewing the street; returns the world and the two grid ids."""
     w = build_world(platform)
     g = platform.grids
     platform.collect.use_grids(g)  # build_world put in the fixed test grids; back to the real service

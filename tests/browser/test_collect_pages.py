@@ -111,3 +111,35 @@ def test_a_returned_task_shows_its_reason_on_the_phone(served: tuple[str, World]
         expect(page.locator("#task-card")).to_contain_text("待初审")
         browser.close()
     assert errors == []
+
+
+def test_the_street_reassigns_an_open_task_from_the_dispatch_tab(served: tuple[str, World]) -> None:
+    base, world = served
+    task = world.rename_task()  # in grid A: worker_a's; the street of reviewer_a has no other worker
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = fresh_page(browser, base, "review.html", errors)
+        login(page, "reviewer_a")
+        page.click("#queue-open")
+        row = page.locator("#task-list .task-item").first
+        expect(row).to_contain_text("待采集")
+        row.click()
+        expect(page.locator("#reassign-form")).to_be_visible()
+        expect(page.locator("#review-actions")).to_be_hidden()
+        options = page.locator("#reassign-to option")
+        expect(options).to_have_count(3)  # the pool, worker_a (the street's worker, now) and 民政's collector
+        expect(page.locator("#reassign-to option:checked")).to_contain_text("(worker_a)")
+        page.select_option("#reassign-to", value=str(world["mzj_user"].user_id))
+        page.click("#reassign-go")  # no reason yet: refused, nothing changes
+        expect(page.locator("#toast")).to_contain_text("reason")
+        page.fill("#reassign-reason", "王师傅请假，改派")
+        page.click("#reassign-go")
+        expect(page.locator("#task-done")).to_contain_text("已改派")
+        expect(page.locator("#task-card .task-events")).to_contain_text("改派")
+        page.click("#lang-toggle")
+        expect(page.locator("#queue-open")).to_have_text("Dispatch (to collect)")
+        browser.close()
+    assert errors == []
+    moved = world.platform.collect.get(world["reviewer_a"], task.id)
+    assert moved.assignee_id == world["mzj_user"].user_id and moved.events[-1].reason == "王师傅请假，改派"

@@ -42,6 +42,24 @@ def list_tasks(
     console.print(table)
 
 
+@app.command("reassign")
+@handle_errors
+def reassign(
+    task_id: Annotated[int, typer.Argument(help="The task's id.")],
+    reason: Annotated[str, typer.Option(help="Why the task moves (kept in its history).")],
+    to: Annotated[str | None, typer.Option(help="Username of the collector to take it.")] = None,
+    pool: Annotated[bool, typer.Option("--pool", help="Back to the grid's pool (no assignee).")] = False,
+) -> None:
+    """Reassign an open or returned task (改派) to another collector, or back to its grid's pool."""
+    if (to is None) == (not pool):
+        raise typer.BadParameter("give either --to USERNAME or --pool")
+    platform = state.platform()
+    assignee = platform.access.user(to).id if to is not None else None
+    task = platform.collect.get(cli_actor(), task_id)
+    moved = platform.collect.reassign(cli_actor(), task_id, version=task.version, assignee_id=assignee, reason=reason)
+    console.print(f"task {moved.id} ({moved.state}, version {moved.version}) is now with {to or 'the grid pool'}")
+
+
 @app.command("rules")
 @handle_errors
 def rules(

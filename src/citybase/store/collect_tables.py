@@ -46,7 +46,7 @@ collect_task_event = Table(
     Column("task_id", Integer, nullable=False),
     Column("at", UTCDateTime(), nullable=False),
     Column("actor", String(100), nullable=False),
-    Column("action", String(32), nullable=False),  # create | submit | approve | return | reject | accept | cancel
+    Column("action", String(32), nullable=False),  # create, submit, approve, return, reject, accept, cancel, reassign
     Column("from_state", String(16)),
     Column("to_state", String(16), nullable=False),
     Column("reason", Text),

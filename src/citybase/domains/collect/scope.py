@@ -30,6 +30,9 @@ class GridDirectory(Protocol):
     def grids_of(self, conn: Connection, user_id: int, duty: str) -> frozenset[int]:
         """Grids the user is responsible for with ``duty`` (worker | reviewer), with all their descendants."""
 
+    def workers_in(self, conn: Connection, grid_ids: frozenset[int]) -> frozenset[int]:
+        """User ids of the current workers of any of ``grid_ids``."""
+
 
 class NoGrids:
     def grid_at(self, conn: Connection, lon: float, lat: float) -> int | None:
@@ -42,6 +45,9 @@ class NoGrids:
         return None
 
     def grids_of(self, conn: Connection, user_id: int, duty: str) -> frozenset[int]:
+        return frozenset()
+
+    def workers_in(self, conn: Connection, grid_ids: frozenset[int]) -> frozenset[int]:
         return frozenset()
 
 

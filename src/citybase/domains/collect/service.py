@@ -17,7 +17,7 @@ from shapely.geometry import Point
 from sqlalchemy import Connection, func, select, update
 
 from citybase.domains.access import Actor, Permission, record_audit
-from citybase.domains.collect import checks
+from citybase.domains.collect import checks, dispatch
 from citybase.domains.collect.model import (
     DEPARTMENT_OF,
     NEEDS_REASON,
@@ -254,6 +254,18 @@ class CollectService:
             result = self._apply(conn, actor, task) if action == "accept" else None
             self._move(conn, actor, task, action, str(to_state), reason, collected, result)
             return load(conn, task_id, with_events=True)
+
+    def reassign(self, actor: Actor, task_id: int, *, version: int, assignee_id: int | None, reason: str) -> Task:
+        """Give an open or returned task to another collector, or back to its grid's pool (``dispatch``)."""
+        with self.store.write() as conn:
+            return dispatch.reassign(
+                conn, self.scope, actor, task_id, version=version, assignee_id=assignee_id, reason=reason
+            )
+
+    def assignees(self, actor: Actor, task_id: int) -> list[dict[str, Any]]:
+        """Who ``actor`` may reassign the task to (``dispatch.candidates``)."""
+        with self.store.read() as conn:
+            return dispatch.candidates(conn, self.scope, actor, task_id)
 
     def _apply(self, conn: Connection, actor: Actor, task: Task) -> dict[str, Any] | None:
         fn = self._appliers.get(task.kind)

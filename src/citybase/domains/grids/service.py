@@ -184,6 +184,14 @@ class GridService:
             q = q.where(gm.duty == _check_duty(duty))
         return frozenset(records.with_descendants(conn, {int(i) for i in conn.execute(q).scalars()}))
 
+    def workers_in(self, conn: Connection, grid_ids: frozenset[int]) -> frozenset[int]:
+        gm = grid_member.c
+        wanted, out = sorted(grid_ids), set[int]()
+        for i in range(0, len(wanted), 5_000):  # below both databases' bound-parameter limits
+            q = select(gm.user_id).where(gm.grid_id.in_(wanted[i : i + 5_000]), gm.duty == "worker", gm.until.is_(None))
+            out.update(int(u) for u in conn.execute(q).scalars())
+        return frozenset(out)
+
     # --- writing -----------------------------------------------------------------------------------
     def create(self, actor: Actor, new: NewGrid) -> Grid:
         with self.store.write() as conn:

@@ -657,7 +657,9 @@ Object.assign(STRINGS.zh, {
   task_state_open: "待采集", task_state_submitted: "待初审", task_state_first_approved: "待复审",
   task_state_accepted: "已入库", task_state_returned: "已退回", task_state_rejected: "未通过", task_state_cancelled: "已撤销",
   task_action_create: "创建", task_action_submit: "提交", task_action_approve: "初审通过", task_action_accept: "复审通过",
-  task_action_return: "退回", task_action_reject: "不通过", task_action_cancel: "撤销",
+  task_action_return: "退回", task_action_reject: "不通过", task_action_cancel: "撤销", task_action_reassign: "改派",
+  task_queue_open: "派单（待采集）", task_reassign: "改派", task_reassign_to: "改派给", task_pool: "网格任务池（不指定）",
+  task_reassign_reason: "改派原因（必填）", task_reassigned: "已改派",
   task_field_name: "新名称（门牌号）", task_field_level: "层级", task_field_parent_id: "上级地址编号",
   task_field_node_id: "核实后的标准地址编号", task_field_note: "现场说明",
 });
@@ -667,6 +669,8 @@ Object.assign(STRINGS.en, {
   task_submit: "Submit for first review", task_submitted: "Submitted; waiting for the street's first review",
   task_none: "No tasks", task_grid: "Grid", task_no_grid: "No grid", task_address: "Standard address",
   task_collected: "Collected", task_history: "History", task_reason_was: "Reason: ",
+  task_queue_open: "Dispatch (to collect)", task_reassign: "Reassign", task_reassign_to: "Reassign to",
+  task_pool: "Grid pool (nobody)", task_reassign_reason: "Why it is reassigned (required)", task_reassigned: "Reassigned",
   task_queue_first: "First review (street)", task_queue_second: "Second review (department)",
   task_approve: "Approve", task_accept: "Accept and apply", task_return: "Return", task_reject: "Reject",
   task_reason: "Why it is returned or rejected (required)", task_decided: "Done",
@@ -675,7 +679,7 @@ Object.assign(STRINGS.en, {
   task_state_open: "To collect", task_state_submitted: "Awaiting first review", task_state_first_approved: "Awaiting second review",
   task_state_accepted: "Accepted", task_state_returned: "Returned", task_state_rejected: "Rejected", task_state_cancelled: "Cancelled",
   task_action_create: "created", task_action_submit: "submitted", task_action_approve: "approved", task_action_accept: "accepted",
-  task_action_return: "returned", task_action_reject: "rejected", task_action_cancel: "cancelled",
+  task_action_return: "returned", task_action_reject: "rejected", task_action_cancel: "cancelled", task_action_reassign: "reassigned",
   task_field_name: "New name (plate number)", task_field_level: "Level", task_field_parent_id: "Parent address id",
   task_field_node_id: "Verified standard address id", task_field_note: "Note from the site",
 });

@@ -1,6 +1,7 @@
 // The review queues (review.html): street reviewers approve or return submitted tasks (初审); department
-// reviewers accept (the change is applied), return or reject approved ones (复审). Below, the errors-and-gaps
-// list (错误、缺漏数据库) of what the caller may see.
+// reviewers accept (the change is applied), return or reject approved ones (复审); the street also reassigns
+// open or returned tasks to another collector (派单/改派). Below, the errors-and-gaps list (错误、缺漏数据库)
+// of what the caller may see.
 import { session } from "./api.js";
 import { fill, h } from "./card.js";
 import { call, showError } from "./house.js";
@@ -28,6 +29,39 @@ async function openTask(id) {
   openView(current);
   $("#review-reason").value = "";
   $("#review-actions").hidden = !["submitted", "first_approved"].includes(current.state);
+  showReassign();
+}
+
+// The reassign form, for an open or returned task the caller may reassign (the choice list says so).
+async function showReassign() {
+  const form = $("#reassign-form");
+  form.hidden = true;
+  if (!["open", "returned"].includes(current.state)) return;
+  let choices;
+  try {
+    choices = (await call(`/api/tasks/${current.id}/assignees`)).items;
+  } catch {
+    return; // not the caller's to reassign
+  }
+  fill($("#reassign-to"), [h("option", { value: "" }, t("task_pool")),
+    ...choices.map((c) => h("option", { value: String(c.id), selected: c.assigned }, `${c.display_name} (${c.username})`))]);
+  $("#reassign-reason").value = "";
+  form.hidden = false;
+}
+
+async function reassign() {
+  const to = $("#reassign-to").value;
+  const body = { version: current.version, assignee_id: to ? Number(to) : null, reason: $("#reassign-reason").value.trim() };
+  try {
+    current = await call(`/api/tasks/${current.id}/reassign`, { method: "POST", body });
+  } catch (err) {
+    showError(err);
+    return;
+  }
+  openView(current);
+  $("#reassign-form").hidden = true;
+  $("#task-done").textContent = t("task_reassigned");
+  loadList({ queue }, openTask);
 }
 
 async function decide(decision) {
@@ -66,6 +100,7 @@ function start() {
   $("#review-pass").addEventListener("click", () => decide(queue === "first" ? "approve" : "accept"));
   $("#review-return").addEventListener("click", () => decide("return"));
   $("#review-reject").addEventListener("click", () => decide("reject"));
+  $("#reassign-go").addEventListener("click", reassign);
   document.addEventListener("citybase:lang", () => pickQueue(queue));
   setupPage(() => {
     const role = session.user()?.role || "";

@@ -70,6 +70,12 @@ class ReasonBody(BaseModel):
     reason: str
 
 
+class ReassignBody(BaseModel):
+    version: int = Field(description="The version you read; a stale one is refused (409)")
+    assignee_id: int | None = Field(description="The collector (user id) to take the task; null: the grid's pool")
+    reason: str = Field(description="Why the task moves (kept in its history)")
+
+
 @router.get("/kinds", summary="Task kinds with their Chinese and English names")
 def kinds_endpoint() -> list[dict[str, str]]:
     return [{"kind": k, "zh": zh, "en": en} for k, (zh, en) in KINDS.items()]
@@ -162,3 +168,19 @@ def return_endpoint(task_id: int, body: ReasonBody, request: Request, actor: Act
 def cancel_endpoint(task_id: int, body: ReasonBody, request: Request, actor: ActorDep) -> dict[str, Any]:
     collect = platform_of(request).collect
     return task_json(collect.act(actor, task_id, "cancel", version=body.version, reason=body.reason))
+
+
+@router.get("/{task_id}/assignees", summary="The collectors you may reassign the task to (改派), by name")
+def assignees_endpoint(task_id: int, request: Request, actor: ActorDep) -> dict[str, Any]:
+    return {"items": platform_of(request).collect.assignees(actor, task_id)}
+
+
+@router.post(
+    "/{task_id}/reassign",
+    summary="Reassign an open or returned task (改派) to another collector of your grids, or to the grid's pool",
+)
+def reassign_endpoint(task_id: int, body: ReassignBody, request: Request, actor: ActorDep) -> dict[str, Any]:
+    collect = platform_of(request).collect
+    return task_json(
+        collect.reassign(actor, task_id, version=body.version, assignee_id=body.assignee_id, reason=body.reason)
+    )
