@@ -19,6 +19,8 @@ def test_demo_tasks(platform: Platform) -> None:
     assert total == report.registries["tasks"] >= 6
     assert {"open", "submitted", "first_approved", "returned"} <= {t.state for t in tasks}
     assert len({t.grid_id for t in tasks}) >= 2
+    moved = [c.get(SYSTEM, t.id) for t in tasks if t.state == "open" and t.version == 2]
+    assert any(e.action == "reassign" for t in moved for e in t.events)  # the street reassigned one
     assert c.list_tasks(actor(platform, "grid_worker1"), mine=True)[1] >= 2
     assert c.list_tasks(actor(platform, "reviewer1"), queue="first")[1] >= 1
     second = c.list_tasks(actor(platform, "mzj_user"), queue="second")[0]

@@ -64,7 +64,7 @@ def build_tasks(platform: Any, seed: int, tell: Tell) -> dict[str, int]:
     c = platform.collect
     worker, reviewer = _actor(platform, "grid_worker1"), _actor(platform, "reviewer1")
     made: list[int] = []
-    steps = ["submitted", "first_approved", "returned", "open", "first_approved", "open"]
+    steps = ["submitted", "first_approved", "returned", "reassigned", "first_approved", "open"]
     for (node_id, name), step in zip(_plates(platform, worker, reviewer, rng), steps, strict=False):
         number = "".join(ch for ch in name if ch.isdigit()) or "1"
         new_name = f"{int(number) + 100}号"
@@ -72,6 +72,11 @@ def build_tasks(platform: Any, seed: int, tell: Tell) -> dict[str, int]:
                           detail={"reported": f"现场门牌为{new_name}"}, address_node_id=node_id)  # fmt: skip
         made.append(t.id)
         collector = worker if worker is not None and t.assignee_id == worker.user_id else SYSTEM
+        if step == "reassigned" and reviewer is not None:  # the street moves it to another of its collectors
+            others = [a for a in c.assignees(reviewer, t.id) if not a["assigned"]]
+            if others:
+                c.reassign(reviewer, t.id, version=t.version, assignee_id=others[0]["id"], reason="原网格员休假，改派")
+            continue
         if step == "open" or reviewer is None:
             continue
         t = c.submit(collector, t.id, version=t.version, collected={"name": new_name})
