@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from citybase.domains.access import SYSTEM
 from citybase.kernel.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from citybase.platform import Platform
 from tests.helpers import Api
@@ -67,8 +68,6 @@ def test_only_the_street_or_an_admin_reassigns_and_only_to_collectors_it_may_use
     assert err.value.issues[0].field == "reason"
     moved = _reassign(w, "reviewer_a", task, "mzj_user")  # a collector of the task's own department
     assert moved.assignee_id == w["mzj_user"].user_id
-    from citybase.domains.access import SYSTEM
-
     admin = w.platform.collect.reassign(SYSTEM, task.id, version=moved.version, assignee_id=w["zjj_user"].user_id,
                                         reason="管理员改派")  # fmt: skip
     assert admin.assignee_id == w["zjj_user"].user_id
@@ -111,8 +110,6 @@ def test_the_choice_list_holds_the_streets_workers_and_the_tasks_department(grid
     task = w.rename_task(by="mzj_user")
     names = [(a["username"], a["assigned"]) for a in c.assignees(w["reviewer_a"], task.id)]
     assert sorted(names) == [("mzj_user", False), ("worker_a", True), ("worker_b", False)]
-    from citybase.domains.access import SYSTEM
-
     everyone = {a["username"] for a in c.assignees(SYSTEM, task.id)}  # admins: every active collector
     assert {"worker_a", "worker_b", "mzj_user", "zjj_user", "gaj_user"} <= everyone and "reviewer_a" not in everyone
     with pytest.raises(PermissionDeniedError):
@@ -121,3 +118,24 @@ def test_the_choice_list_holds_the_streets_workers_and_the_tasks_department(grid
         if not pick["assigned"]:
             task = c.reassign(w["reviewer_a"], task.id, version=task.version, assignee_id=pick["id"], reason="轮换")
     assert task.assignee_id is not None and task.version == 3
+
+
+def test_a_worker_leaving_a_grid_leaves_its_open_tasks_to_the_next_worker_or_the_pool(gridded: Gridded) -> None:
+    w, grid_a, grid_b = gridded
+    c, g = w.platform.collect, w.platform.grids
+    first, second, third = (w.rename_task(by="mzj_user") for _ in range(3))
+    w.act("worker_a", second, "submit", collected={"name": "59号"})  # with the reviewers now: it stays
+    g.assign(SYSTEM, grid_a, w["worker_b"].user_id or 0, "worker")  # a second worker joins grid A
+    g.unassign(SYSTEM, grid_a, w["worker_a"].user_id or 0, "worker")
+    moved = c.get(SYSTEM, first.id)
+    assert (moved.assignee_id, moved.version, moved.state) == (w["worker_b"].user_id, 2, "open")
+    last = moved.events[-1]
+    assert last.action == "reassign" and last.detail == {"from": w["worker_a"].user_id, "to": w["worker_b"].user_id,
+                                                         "auto": True}  # fmt: skip
+    assert "调离" in (last.reason or "")
+    assert c.get(SYSTEM, second.id).assignee_id == w["worker_a"].user_id  # submitted: not moved
+    assert c.get(SYSTEM, third.id).assignee_id == w["worker_b"].user_id
+    g.unassign(SYSTEM, grid_a, w["worker_b"].user_id or 0, "worker")  # nobody left in A: to the pool
+    assert c.get(SYSTEM, first.id).assignee_id is None
+    other = c.create_task(w["mzj_user"], kind="address.report", title="门牌破损", point=(112.17, 32.02))
+    assert other.grid_id == grid_b and other.assignee_id == w["worker_b"].user_id  # grid B's tasks are untouched

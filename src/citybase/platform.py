@@ -133,6 +133,7 @@ class Platform:
         self.personal_grants = GrantService(self.store)
         # the collection loop (issue 6): field tasks, two-level review; an applier per task kind
         self.collect = CollectService(self.store, self.grids)  # the grid service is the GridDirectory
+        self.grids.on_unassign(self.collect.release_in)  # a worker who leaves a grid leaves its tasks behind
         for kind, applier in address_appliers(self.addresses).items():
             self.collect.register_applier(kind, applier)
         # actual houses and organisations (issue 6); the house card lists residents through the people registry

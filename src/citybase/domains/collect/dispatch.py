@@ -91,14 +91,38 @@ def reassign(
             raise checks.bad(
                 record, "assignee_id", f"{target.name} works none of your grids and is not of the task's department"
             )
+    _move(conn, actor, task, assignee_id, why, {"from": task.assignee_id, "to": assignee_id})
+    return load(conn, task_id, with_events=True)
+
+
+def release(conn: Connection, scope: Scope, actor: Actor, grid_ids: frozenset[int], user_id: int) -> int:
+    """A worker has left ``grid_ids`` (a grid and its descendants): their open and returned tasks there go to
+    the grid's next worker, or to its pool, unless they still work that grid some other way. Returns the
+    tasks moved; each gets a ``reassign`` event marked ``auto``."""
+    t = collect_task.c
+    still = scope.grids.grids_of(conn, user_id, "worker")
+    q = select(t.id).where(t.assignee_id == user_id, t.state.in_(REASSIGNABLE), t.grid_id.in_(sorted(grid_ids)))
+    moved = 0
+    nexts: dict[int, int | None] = {}
+    for task_id in conn.execute(q.order_by(t.id)).scalars().all():
+        task = load(conn, int(task_id))
+        if task.grid_id is None or task.grid_id in still:
+            continue
+        if task.grid_id not in nexts:
+            nexts[task.grid_id] = scope.grids.worker_of(conn, task.grid_id)
+        to = nexts[task.grid_id]
+        _move(conn, actor, task, to, "网格员调离网格，任务自动改派", {"from": user_id, "to": to, "auto": True})
+        moved += 1
+    return moved
+
+
+def _move(conn: Connection, actor: Actor, task: Task, to: int | None, reason: str, detail: dict[str, Any]) -> None:
     now = datetime.now(UTC)
-    moved = conn.execute(
+    done = conn.execute(
         update(collect_task)
         .where(collect_task.c.id == task.id, collect_task.c.version == task.version)
-        .values(assignee_id=assignee_id, version=task.version + 1, updated_at=now, updated_by=actor.name[:100])
+        .values(assignee_id=to, version=task.version + 1, updated_at=now, updated_by=actor.name[:100])
     ).rowcount
-    if moved != 1:
+    if done != 1:
         raise ConflictError(f"task {task.id} changed while you worked on it; reload it")
-    detail = {"from": task.assignee_id, "to": assignee_id}
-    add_event(conn, task.id, now, actor.name, "reassign", task.state, task.state, why, detail)
-    return load(conn, task_id, with_events=True)
+    add_event(conn, task.id, now, actor.name, "reassign", task.state, task.state, reason, detail)

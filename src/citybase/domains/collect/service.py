@@ -262,6 +262,11 @@ class CollectService:
                 conn, self.scope, actor, task_id, version=version, assignee_id=assignee_id, reason=reason
             )
 
+    def release_in(self, conn: Connection, actor: Actor, grid_ids: frozenset[int], user_id: int, duty: str) -> None:
+        """A member left grids ``grid_ids``: a worker's open tasks there move on (``dispatch.release``)."""
+        if duty == "worker":
+            dispatch.release(conn, self.scope, actor, grid_ids, user_id)
+
     def assignees(self, actor: Actor, task_id: int) -> list[dict[str, Any]]:
         """Who ``actor`` may reassign the task to (``dispatch.candidates``)."""
         with self.store.read() as conn:

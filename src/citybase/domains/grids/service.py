@@ -46,11 +46,20 @@ def version_row(row: dict[str, Any], change: str, at: datetime, by: str) -> dict
     return {"grid_id": row["id"], **{k: row[k] for k in keys}, "change": change, "recorded_at": at, "recorded_by": by}
 
 
+UnassignHook = Callable[[Connection, Actor, frozenset[int], int, str], None]
+
+
 class GridService:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._lock = threading.Lock()
         self._index: tuple[Stamp, GridIndex] | None = None
+        self._on_unassign: list[UnassignHook] = []
+
+    def on_unassign(self, hook: UnassignHook) -> None:
+        """Run ``hook(conn, actor, grid_ids, user_id, duty)`` in the transaction that ends an assignment
+        (``grid_ids``: the grid and its descendants); the collection loop releases the tasks it held."""
+        self._on_unassign.append(hook)
 
     # --- the point index ---------------------------------------------------------------------------
     def index(self, conn: Connection) -> GridIndex:
@@ -351,6 +360,10 @@ class GridService:
             )
             if done.rowcount == 0:
                 raise NotFoundError(f"user {user_id} is not {duty} of grid {grid_id}")
+            if self._on_unassign:
+                grids = frozenset(records.with_descendants(conn, {grid_id}))
+                for hook in self._on_unassign:
+                    hook(conn, actor, grids, user_id, duty)
 
     def refresh_address_grids(self, conn: Connection | None = None) -> int:
         """Recompute the whole address → grid map (in chunks); returns the rows written."""
