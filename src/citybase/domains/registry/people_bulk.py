@@ -78,6 +78,21 @@ def _no_duplicates(conn: Connection, hashes: list[str]) -> None:
             raise ConflictError(f"a citizen ID of the batch is already registered as person {taken.id}")
 
 
+Rows = list[dict[str, Any]]
+
+
+def write_rows(conn: Connection, people: Rows, versions: Rows, homes: Rows, home_versions: Rows, stays: Rows) -> None:
+    """Write a batch whose ids are reserved: people, households and residences with their first versions."""
+    for table, batch in (
+        (person, people),
+        (person_version, versions),
+        (household, homes),
+        (household_version, home_versions),
+        (residence, stays),
+    ):
+        bulk_load(conn, table, batch)
+
+
 def register_households_in(
     conn: Connection,
     pd: PersonalData,
@@ -181,11 +196,7 @@ def register_households_in(
         }
         for h in homes
     ]
-    bulk_load(conn, person, people)
-    bulk_load(conn, person_version, versions)
-    bulk_load(conn, household, homes)
-    bulk_load(conn, household_version, home_versions)
-    bulk_load(conn, residence, stays)
+    write_rows(conn, people, versions, homes, home_versions, stays)
     record_audit(
         conn, actor, "person.bulk_register", "person", None, detail={"people": len(people), "households": len(homes)}
     )

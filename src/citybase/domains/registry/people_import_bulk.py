@@ -28,13 +28,13 @@ from sqlalchemy import Connection, select
 
 from citybase.domains.access import Actor, Permission, record_audit
 from citybase.domains.registry import person_rows as rows
-from citybase.domains.registry.people_bulk import IN_CHUNK, dwellings
+from citybase.domains.registry.people_bulk import IN_CHUNK, dwellings, write_rows
 from citybase.domains.registry.personal import PersonalData
 from citybase.domains.registry.subtree import HOME_LEVELS
 from citybase.kernel.errors import CityBaseError
-from citybase.store import bulk_load, reserve_ids
+from citybase.store import reserve_ids
 from citybase.store.address_tables import address_node
-from citybase.store.people_tables import household, household_version, person, person_version, residence
+from citybase.store.people_tables import household, person, residence
 
 Row = tuple[int, dict[str, Any]]  # (line number in the CSV, payload of non-empty known columns)
 
@@ -226,11 +226,7 @@ def write(conn: Connection, actor: Actor, plain: list[_Plain], homes: dict[str, 
             }
             for v, head in enumerate(chain, start=1)
         ]
-    bulk_load(conn, person, people)
-    bulk_load(conn, person_version, versions)
-    bulk_load(conn, household, households)
-    bulk_load(conn, household_version, home_versions)
-    bulk_load(conn, residence, stays)
+    write_rows(conn, people, versions, households, home_versions, stays)
     record_audit(
         conn,
         actor,
