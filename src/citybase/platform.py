@@ -44,6 +44,8 @@ from citybase.domains.registry import (
     PeopleService,
     PopulationStats,
 )
+from citybase.domains.registry.people_import_job import JOB_KIND as IMPORT_PEOPLE_JOB
+from citybase.domains.registry.people_import_job import make_handler as make_people_import_handler
 from citybase.domains.tiles import TileService
 from citybase.domains.tiles3d import EXPORT_JOB as EXPORT_3DTILES_JOB
 from citybase.domains.tiles3d import Tiles3DService
@@ -128,6 +130,7 @@ class Platform:
         # actual population (实有人口, issue 6): personal data encrypted with a key kept outside the database
         key_file = settings.personal_data_key_file or settings.data_dir / "keys" / "personal.key"
         self.people = PeopleService(self.store, key_file, self.grids.grids_of_user)
+        self.jobs.register(IMPORT_PEOPLE_JOB, make_people_import_handler(self.people))
         self.households = HouseholdService(self.store, self.grids.grids_of_user)
         self.population = PopulationStats(self.store, self.grids.grids_of_user)
         self.personal_grants = GrantService(self.store)

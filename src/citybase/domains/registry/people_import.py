@@ -85,19 +85,26 @@ def import_people(
     actor: Actor,
     rows: list[dict[str, str]],
     *,
-    chunk: int = CHUNK,
+    chunk: int | None = None,
     from_row: int = 2,
     progress: Callable[[ImportReport], None] | None = None,
+    resume: ImportReport | None = None,
+    checkpoint: Callable[[Connection, ImportReport], None] | None = None,
 ) -> ImportReport:
-    """Register the people of ``rows`` (CSV line ``n`` is ``rows[n - 2]``), ``chunk`` rows per transaction.
+    """Register the people of ``rows`` (CSV line ``n`` is ``rows[n - 2]``), ``chunk`` rows per transaction
+    (default ``CHUNK``).
 
     Each chunk commits on its own, so an interrupted import loses at most the chunk in flight and resumes
-    with ``from_row`` = the line after ``report.committed``. Rows that need the one-by-one path (a bad row,
-    a household that exists already, a citizen ID twice) take it inside their chunk; the others are
-    written in bulk (``people_import_bulk``). ``chunk=0`` imports every row one by one (the reference the
-    tests hold the bulk path to). ``progress`` gets the report after each committed chunk."""
-    report = ImportReport(committed=from_row - 1)
-    numbered = [(n, _payload(row)) for n, row in enumerate(rows, start=2) if n >= from_row]
+    with ``from_row`` = the line after ``report.committed`` (or with ``resume``, the report of the
+    interrupted run, which it goes on adding to). Rows that need the one-by-one path (a bad row, a
+    household that exists already, a citizen ID twice) take it inside their chunk; the others are written
+    in bulk (``people_import_bulk``). ``chunk=0`` imports every row one by one (the reference the tests
+    hold the bulk path to). ``checkpoint`` runs inside each chunk's transaction with the report as it will
+    be once the chunk commits (a job saves it there, so a restart resumes exactly); ``progress`` gets the
+    report after each commit."""
+    chunk = CHUNK if chunk is None else chunk
+    report = resume if resume is not None else ImportReport(committed=from_row - 1)
+    numbered = [(n, _payload(row)) for n, row in enumerate(rows, start=2) if n > report.committed]
     size = chunk if chunk > 0 else max(len(numbered), 1)
     for i in range(0, len(numbered), size):
         part = numbered[i : i + size]
@@ -105,10 +112,15 @@ def import_people(
             errors = bulk.import_chunk(
                 conn, people.personal, actor, part, lambda c, n, pl: _one_row(people, c, actor, n, pl), chunk > 0
             )
-        report.rows += len(part)
-        report.registered += len(part) - len(errors)
-        report.errors += [issue for number, exc in errors for issue in exc.issues or [Issue("row", exc.detail, number)]]
-        report.committed = part[-1][0]
+            after = ImportReport(  # a new report: the one before stays true if this chunk fails
+                rows=report.rows + len(part),
+                registered=report.registered + len(part) - len(errors),
+                errors=report.errors + [i for n, exc in errors for i in exc.issues or [Issue("row", exc.detail, n)]],
+                committed=part[-1][0],
+            )
+            if checkpoint is not None:
+                checkpoint(conn, after)
+        report = after
         if progress is not None:
             progress(report)
     return report

@@ -6,17 +6,23 @@ read needs ``unmasked=true`` and a ``purpose`` and is written to the audit log.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 
-from citybase.domains.access import Actor
+from citybase.domains.access import Actor, Permission
+from citybase.domains.registry.people_import_job import JOB_KIND as IMPORT_PEOPLE_JOB
+from citybase.domains.registry.people_import_job import job_params
+from citybase.kernel.errors import InvalidInputError, Issue
 from citybase.web.auth import current_actor, platform_of
+from citybase.web.routes.operations import job_json
 
 router = APIRouter(tags=["population"])
 ActorDep = Annotated[Actor, Depends(current_actor)]
+MAX_UPLOAD = 200 * 1024 * 1024  # about 2 million rows
 
 
 class PersonBody(BaseModel):
@@ -217,3 +223,23 @@ def grant_endpoint(body: GrantBody, request: Request, actor: ActorDep) -> dict[s
 @router.post("/api/personal-data-grants/{grant_id}/revoke", summary="Revoke a personal-data grant")
 def revoke_endpoint(grant_id: int, request: Request, actor: ActorDep) -> dict[str, Any]:
     return platform_of(request).personal_grants.revoke(actor, grant_id)
+
+
+@router.post("/api/people/imports", status_code=202, summary="Import a people CSV (UTF-8 or GBK) as a job")
+async def import_people_endpoint(request: Request, actor: ActorDep, file: UploadFile) -> dict[str, Any]:
+    """The CSV of ``citybase people import``; follow the job at ``GET /api/jobs/{id}`` (progress, then the
+    counts and the rejected rows with their line, field and reason)."""
+    actor.require(Permission.RUN_JOBS)
+    actor.require(Permission.WRITE_REGISTRY)
+    platform = platform_of(request)
+    data = await file.read(MAX_UPLOAD + 1)
+    if not data:
+        raise InvalidInputError("empty upload", issues=[Issue("file", "no bytes")])
+    if len(data) > MAX_UPLOAD:
+        raise InvalidInputError("upload too large", issues=[Issue("file", f"more than {MAX_UPLOAD} bytes")])
+    uploads = platform.settings.data_dir / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    path = uploads / f"people-{uuid.uuid4().hex}.csv"
+    path.touch(mode=0o600)  # personal data: readable by the server's user only, removed when the job ends
+    path.write_bytes(data)
+    return job_json(platform.jobs.submit(actor, IMPORT_PEOPLE_JOB, job_params(actor, path)))
