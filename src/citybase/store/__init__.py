@@ -17,10 +17,20 @@ from citybase.store.elements import (
 )
 from citybase.store.engine import Store, after_commit
 from citybase.store.migrate import current_revision, head_revision, upgrade
-from citybase.store.spatial import Neighbour, bulk_load, index_geometries, nearest, reserve_ids, upsert_add
+from citybase.store.spatial import (
+    IN_CHUNK,
+    Neighbour,
+    bulk_load,
+    index_geometries,
+    nearest,
+    reserve_ids,
+    rows_in,
+    upsert_add,
+)
 from citybase.store.tiles import TileLayerSpec, render_mvt, render_tile
 
 __all__ = [
+    "IN_CHUNK",
     "Neighbour",
     "Store",
     "TileLayerSpec",
@@ -38,6 +48,7 @@ __all__ = [
     "render_mvt",
     "render_tile",
     "reserve_ids",
+    "rows_in",
     "schema",
     "text_match",
     "upgrade",

@@ -13,7 +13,7 @@ from typing import Any
 
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, Select, Table, func, select
 from sqlalchemy.dialects import postgresql as pg_dml
 from sqlalchemy.dialects import sqlite as sqlite_dml
 
@@ -74,6 +74,17 @@ def _ranked(conn: Connection, table: Table, col: Any, point: Point, box: BBox, k
 def bulk_load(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Load many rows fast (COPY on PostGIS, batched inserts + bulk R*Tree on SQLite). Rows carry ids."""
     _dialect(conn).bulk_load(conn, table, rows)
+
+
+IN_CHUNK = 5_000  # values per IN (…) list: below SQLite's and PostgreSQL's bound-parameter limits
+
+
+def rows_in(conn: Connection, query: Select[Any], column: Any, values: Sequence[Any]) -> list[Any]:
+    """The rows of ``query`` whose ``column`` is one of ``values``, asked in chunks of ``IN_CHUNK`` values."""
+    out: list[Any] = []
+    for i in range(0, len(values), IN_CHUNK):
+        out += conn.execute(query.where(column.in_(list(values[i : i + IN_CHUNK])))).all()
+    return out
 
 
 def index_geometries(conn: Connection, table: Table, rows: Iterable[tuple[int, BaseGeometry | None]]) -> None:

@@ -19,11 +19,11 @@ from typing import Any, TextIO
 
 from sqlalchemy import Connection, select
 
-from citybase.domains.access import Actor, Role, record_audit
+from citybase.domains.access import Actor, record_audit
 from citybase.domains.addresses import tree
 from citybase.domains.addresses.registry import AddressService, PathCache, _link
 from citybase.domains.addresses.tree import LEVELS, PARENT_LEVELS, NewNode, ParentInfo
-from citybase.domains.jobs import JobContext
+from citybase.domains.jobs import JobContext, actor_params, job_actor
 from citybase.kernel.errors import CityBaseError, InvalidInputError, Issue
 from citybase.standards import divisions
 from citybase.store.address_tables import address_node
@@ -474,27 +474,14 @@ def import_text(
 
 def make_handler(service: AddressService) -> Any:
     def handle(ctx: JobContext) -> dict[str, Any]:
-        params = ctx.params
-        role = params.get("role")
-        actor = Actor(
-            name=ctx.created_by,
-            kind=params.get("actor_kind", "user"),
-            role=Role(role) if role else None,
-            department_id=params.get("department_id"),
-        )
-        text, encoding = decode(Path(params["path"]).read_bytes())
-        return import_text(service, actor, text, encoding, ctx).as_dict()
+        text, encoding = decode(Path(ctx.params["path"]).read_bytes())
+        return import_text(service, job_actor(ctx), text, encoding, ctx).as_dict()
 
     return handle
 
 
 def job_params(actor: Actor, path: Path) -> dict[str, Any]:
-    return {
-        "path": str(path),
-        "role": actor.role.value if actor.role else None,
-        "actor_kind": actor.kind,
-        "department_id": actor.department_id,
-    }
+    return {"path": str(path), **actor_params(actor)}
 
 
 # --- export --------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from citybase.domains.grids.model import (
     polygonal,
 )
 from citybase.kernel.errors import ConflictError, InvalidInputError, Issue, NotFoundError
-from citybase.store import Store
+from citybase.store import Store, rows_in
 from citybase.store.grid_tables import grid, grid_member, grid_version
 from citybase.store.schema import app_user
 
@@ -195,11 +195,8 @@ class GridService:
 
     def workers_in(self, conn: Connection, grid_ids: frozenset[int]) -> frozenset[int]:
         gm = grid_member.c
-        wanted, out = sorted(grid_ids), set[int]()
-        for i in range(0, len(wanted), 5_000):  # below both databases' bound-parameter limits
-            q = select(gm.user_id).where(gm.grid_id.in_(wanted[i : i + 5_000]), gm.duty == "worker", gm.until.is_(None))
-            out.update(int(u) for u in conn.execute(q).scalars())
-        return frozenset(out)
+        q = select(gm.user_id).where(gm.duty == "worker", gm.until.is_(None))
+        return frozenset(int(r.user_id) for r in rows_in(conn, q, gm.grid_id, sorted(grid_ids)))
 
     # --- writing -----------------------------------------------------------------------------------
     def create(self, actor: Actor, new: NewGrid) -> Grid:

@@ -31,11 +31,14 @@ def household_json(h: Any, members: list[dict[str, Any]] | None = None) -> dict[
     return out
 
 
-def create_in(conn: Connection, actor: Actor, address_node_id: Any, number: str | None = None) -> Any:
-    """A new household at a dwelling; without ``number`` it is <display code of the dwelling>-<n>."""
+def create_in(
+    conn: Connection, actor: Actor, address_node_id: Any, number: str | None = None, record: rows.Record = "household"
+) -> Any:
+    """A new household at a dwelling; without ``number`` it is <display code of the dwelling>-<n>. Errors name
+    ``record`` (an import names the CSV line that founds the household)."""
     actor.require(Permission.WRITE_REGISTRY)
-    node_id = rows.check_id(address_node_id, "address_node_id", "household")
-    check_home(conn, node_id, "household")
+    node_id = rows.check_id(address_node_id, "address_node_id", record)
+    check_home(conn, node_id, record)
     if number is None or not str(number).strip():
         code = conn.execute(select(address_node.c.display_code).where(address_node.c.id == node_id)).scalar_one()
         n = conn.execute(

@@ -25,11 +25,9 @@ from citybase.domains.registry.personal import PersonalData
 from citybase.domains.registry.subtree import HOME_LEVELS
 from citybase.kernel.errors import ConflictError, InvalidInputError, Issue
 from citybase.standards.validators import CitizenIdResult
-from citybase.store import bulk_load, reserve_ids
+from citybase.store import bulk_load, reserve_ids, rows_in
 from citybase.store.address_tables import address_node
 from citybase.store.people_tables import household, household_version, person, person_version, residence
-
-IN_CHUNK = 5_000  # ids per IN (…) list: below SQLite's and PostgreSQL's bound-parameter limits
 
 
 class Resident(Protocol):
@@ -51,11 +49,7 @@ class Resident(Protocol):
 
 def dwellings(conn: Connection, node_ids: Sequence[int]) -> dict[int, Any]:
     n = address_node.c
-    out: dict[int, Any] = {}
-    for i in range(0, len(node_ids), IN_CHUNK):
-        q = select(n.id, n.level, n.state, n.display_code).where(n.id.in_(list(node_ids[i : i + IN_CHUNK])))
-        out |= {int(r.id): r for r in conn.execute(q)}
-    return out
+    return {int(r.id): r for r in rows_in(conn, select(n.id, n.level, n.state, n.display_code), n.id, node_ids)}
 
 
 def _checked(p: Resident, record: str) -> tuple[CitizenIdResult, str, str | None, str, str, date]:
@@ -72,10 +66,9 @@ def _checked(p: Resident, record: str) -> tuple[CitizenIdResult, str, str | None
 def _no_duplicates(conn: Connection, hashes: list[str]) -> None:
     if len(set(hashes)) != len(hashes):
         raise ConflictError("the batch holds the same citizen ID twice")
-    for i in range(0, len(hashes), IN_CHUNK):
-        taken = conn.execute(select(person.c.id).where(person.c.id_hash.in_(hashes[i : i + IN_CHUNK]))).first()
-        if taken is not None:
-            raise ConflictError(f"a citizen ID of the batch is already registered as person {taken.id}")
+    taken = rows_in(conn, select(person.c.id), person.c.id_hash, hashes)
+    if taken:
+        raise ConflictError(f"a citizen ID of the batch is already registered as person {taken[0].id}")
 
 
 Rows = list[dict[str, Any]]

@@ -16,7 +16,6 @@ from sqlalchemy import Connection, select
 from citybase.domains.access import Actor
 from citybase.domains.registry import households as hh
 from citybase.domains.registry import people_import_bulk as bulk
-from citybase.domains.registry import person_rows
 from citybase.domains.registry.people import PeopleService
 from citybase.kernel.errors import InvalidInputError, Issue
 from citybase.store.address_tables import address_node
@@ -146,8 +145,7 @@ def _one_row(people: PeopleService, conn: Connection, actor: Actor, number: int,
             found = conn.execute(
                 select(household.c.id).where(household.c.number == payload["household_number"])
             ).scalar()
-            if found is None:  # a new household, founded at the row's dwelling (a bad id names this row)
-                node_id = person_rows.check_id(payload["address_node_id"], "address_node_id", number)
-                found = hh.create_in(conn, actor, node_id, payload["household_number"]).id
+            if found is None:  # a new household, founded at the row's dwelling
+                found = hh.create_in(conn, actor, payload["address_node_id"], payload["household_number"], number).id
             payload["household_id"] = found
         people.apply_register(conn, actor, payload, record=number)

@@ -28,11 +28,11 @@ from sqlalchemy import Connection, select
 
 from citybase.domains.access import Actor, Permission, record_audit
 from citybase.domains.registry import person_rows as rows
-from citybase.domains.registry.people_bulk import IN_CHUNK, dwellings, write_rows
+from citybase.domains.registry.people_bulk import dwellings, write_rows
 from citybase.domains.registry.personal import PersonalData
 from citybase.domains.registry.subtree import HOME_LEVELS
 from citybase.kernel.errors import CityBaseError
-from citybase.store import reserve_ids
+from citybase.store import reserve_ids, rows_in
 from citybase.store.address_tables import address_node
 from citybase.store.people_tables import household, person, residence
 
@@ -78,13 +78,6 @@ def _check(pd: PersonalData, number: int, payload: dict[str, Any]) -> _Plain:
     return plain
 
 
-def _in_chunks(conn: Connection, column: Any, wanted: Sequence[Any], *columns: Any) -> list[Any]:
-    out: list[Any] = []
-    for i in range(0, len(wanted), IN_CHUNK):
-        out += conn.execute(select(*columns).where(column.in_(list(wanted[i : i + IN_CHUNK])))).all()
-    return out
-
-
 def _home_number(payload: dict[str, Any]) -> str | None:
     """The household a row joins or founds: the one-by-one import only reads it for a row with an address."""
     if "address_node_id" in payload or "address_code" in payload:
@@ -93,6 +86,7 @@ def _home_number(payload: dict[str, Any]) -> str | None:
 
 
 def _id_hash(pd: PersonalData, payload: dict[str, Any]) -> str | None:
+    """The look-up hash of a row that failed a check after its citizen ID (None: the ID itself is bad)."""
     try:
         return str(pd.lookup_hash(rows.check_citizen_id(payload.get("id_number"), None).value))
     except CityBaseError:
@@ -114,10 +108,8 @@ def plan(
         except CityBaseError:
             other.add(number)
     codes = [pl["address_code"] for n, pl in chunk if n in checked and checked[n].node is None and "address_code" in pl]
-    by_code = {
-        c: int(i)
-        for i, c in _in_chunks(conn, address_node.c.display_code, codes, address_node.c.id, address_node.c.display_code)
-    }
+    a = address_node.c
+    by_code = {r.display_code: int(r.id) for r in rows_in(conn, select(a.id, a.display_code), a.display_code, codes)}
     for number, payload in chunk:
         p = checked.get(number)
         if p is not None and p.node is None and "address_code" in payload:
@@ -129,13 +121,14 @@ def plan(
         home = found.get(p.node) if p.node is not None else None
         if p.node is not None and (home is None or home.level not in HOME_LEVELS or home.state != "active"):
             other.add(number)
-    hashes = {number: _id_hash(pd, payload) for number, payload in chunk}
+    hashes = {n: checked[n].sealed["id_hash"] if n in checked else _id_hash(pd, pl) for n, pl in chunk}
     repeated = {h for h, k in Counter(hashes.values()).items() if h is not None and k > 1}
-    taken = {h for (h,) in _in_chunks(conn, person.c.id_hash, [h for h in set(hashes.values()) if h], person.c.id_hash)}
+    known = [h for h in set(hashes.values()) if h]
+    taken = {r.id_hash for r in rows_in(conn, select(person.c.id_hash), person.c.id_hash, known)}
     other.update(n for n, h in hashes.items() if h in repeated or h in taken)
     numbers = {number: _home_number(payload) for number, payload in chunk}
     wanted = sorted({h for h in numbers.values() if h})
-    existing = {n for (n,) in _in_chunks(conn, household.c.number, wanted, household.c.number)}
+    existing = {r.number for r in rows_in(conn, select(household.c.number), household.c.number, wanted)}
     homes: dict[str, _Household] = {}
     for p in checked.values():
         if p.household and p.node is not None:

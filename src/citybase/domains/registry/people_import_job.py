@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from citybase.domains.access import Actor, Role
-from citybase.domains.jobs import Handler, JobContext
+from citybase.domains.access import Actor
+from citybase.domains.jobs import Handler, JobContext, actor_params, job_actor
 from citybase.domains.registry.people import PeopleService
 from citybase.domains.registry.people_import import ImportReport, import_people, read_rows, read_text
 from citybase.kernel.errors import Issue
@@ -18,13 +18,7 @@ MAX_ERRORS_KEPT = 10_000  # rejected rows listed in the job (the CLI's --report 
 
 
 def job_params(actor: Actor, path: Path) -> dict[str, Any]:
-    return {
-        "path": str(path),
-        "role": actor.role.value if actor.role else None,
-        "actor_kind": actor.kind,
-        "department_id": actor.department_id,
-        "user_id": actor.user_id,
-    }
+    return {"path": str(path), **actor_params(actor)}
 
 
 def as_dict(report: ImportReport) -> dict[str, Any]:
@@ -44,15 +38,8 @@ def _report(saved: dict[str, Any]) -> ImportReport:
 
 def make_handler(people: PeopleService) -> Handler:
     def handle(ctx: JobContext) -> dict[str, Any]:
-        p = ctx.params
-        actor = Actor(
-            ctx.created_by,
-            p.get("actor_kind", "user"),
-            role=Role(p["role"]) if p.get("role") else None,
-            department_id=p.get("department_id"),
-            user_id=p.get("user_id"),
-        )
-        path = Path(p["path"])
+        actor = job_actor(ctx)
+        path = Path(ctx.params["path"])
         try:
             rows = read_rows(read_text(path))
             resume = _report(ctx.checkpoint) if ctx.checkpoint else None

@@ -1,40 +1,20 @@
 // Batch address matching: upload (POST /api/addresses/match/jobs, multipart) → follow the job
 // (GET /api/jobs/{id}) → counts per status, rows with errors, and the result CSV to download.
-import { ApiError, session } from "./api.js";
+import { session } from "./api.js";
 import { fill, h } from "./card.js";
 import { applyStatic, getLang, setLang, t } from "./i18n.js";
+import { call, followJob, showError, stateText } from "./jobpage.js";
 
 const $ = (selector) => document.querySelector(selector);
-const POLL_MS = 700;
-const FINAL = new Set(["succeeded", "failed", "cancelled"]);
 const STATUSES = ["matched", "ambiguous", "partial", "unmatched", "error"];
-let current = null; // the job shown
-let timer = null;
-
-async function call(path, options = {}) {
-  const headers = { Accept: "application/json" };
-  if (session.token()) headers.Authorization = `Bearer ${session.token()}`;
-  const res = await fetch(path, { ...options, headers });
-  const isJson = (res.headers.get("Content-Type") || "").includes("json");
-  if (!res.ok) throw new ApiError(res.status, isJson ? await res.json() : { detail: await res.text() });
-  return isJson ? res.json() : res.blob();
-}
-
-function showError(err) {
-  const toast = $("#toast");
-  const issues = (err.issues || []).map((i) => [i.record ?? "", i.field, i.reason].filter((x) => x !== "").join(" "));
-  fill(toast, h("strong", {}, err.status ? `${t("error")} (${err.status})` : t("error")),
-    h("p", {}, err.detail || err.message), issues.length ? h("ul", {}, issues.map((x) => h("li", {}, x))) : null,
-    h("button", { type: "button", onclick: () => { toast.hidden = true; } }, t("dismiss")));
-  toast.hidden = false;
-}
+const follow = followJob(() => render());
 
 async function submit(e) {
   e.preventDefault();
   const form = new FormData(e.target);
   $("#match-submit").disabled = true;
   try {
-    show(await call("/api/addresses/match/jobs", { method: "POST", body: form }));
+    follow.show(await call("/api/addresses/match/jobs", { method: "POST", body: form }));
   } catch (err) {
     showError(err);
   } finally {
@@ -42,25 +22,10 @@ async function submit(e) {
   }
 }
 
-function show(job) {
-  current = job;
-  render();
-  clearTimeout(timer);
-  if (!FINAL.has(job.state)) timer = setTimeout(poll, POLL_MS);
-}
-
-async function poll() {
-  try {
-    show(await call(`/api/jobs/${current.id}`));
-  } catch (err) {
-    showError(err);
-  }
-}
-
 async function download() {
   try {
-    const blob = await call(`/api/addresses/match/jobs/${current.id}/result.csv`);
-    const a = h("a", { href: URL.createObjectURL(blob), download: `address-match-${current.id}.csv` });
+    const blob = await call(`/api/addresses/match/jobs/${follow.job.id}/result.csv`);
+    const a = h("a", { href: URL.createObjectURL(blob), download: `address-match-${follow.job.id}.csv` });
     document.body.append(a);
     a.click();
     a.remove();
@@ -69,13 +34,8 @@ async function download() {
   }
 }
 
-function stateText(state) {
-  const key = `job_state_${state}`;
-  return t(key) === key ? state : t(key);
-}
-
 function render() {
-  const job = current;
+  const job = follow.job;
   const el = $("#match-status");
   if (!job) {
     el.hidden = true;

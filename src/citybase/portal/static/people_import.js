@@ -1,38 +1,18 @@
 // People CSV import: upload (POST /api/people/imports, multipart) → follow the job (GET /api/jobs/{id}) →
 // registered and rejected counts, and the rejected rows with their CSV line, field and reason.
-import { ApiError, session } from "./api.js";
+import { session } from "./api.js";
 import { fill, h } from "./card.js";
 import { applyStatic, getLang, setLang, t } from "./i18n.js";
+import { call, followJob, showError, stateText } from "./jobpage.js";
 
 const $ = (selector) => document.querySelector(selector);
-const POLL_MS = 700;
-const FINAL = new Set(["succeeded", "failed", "cancelled"]);
-let current = null; // the job shown
-let timer = null;
-
-async function call(path, options = {}) {
-  const headers = { Accept: "application/json" };
-  if (session.token()) headers.Authorization = `Bearer ${session.token()}`;
-  const res = await fetch(path, { ...options, headers });
-  const isJson = (res.headers.get("Content-Type") || "").includes("json");
-  if (!res.ok) throw new ApiError(res.status, isJson ? await res.json() : { detail: await res.text() });
-  return res.json();
-}
-
-function showError(err) {
-  const toast = $("#toast");
-  const issues = (err.issues || []).map((i) => [i.record ?? "", i.field, i.reason].filter((x) => x !== "").join(" "));
-  fill(toast, h("strong", {}, err.status ? `${t("error")} (${err.status})` : t("error")),
-    h("p", {}, err.detail || err.message), issues.length ? h("ul", {}, issues.map((x) => h("li", {}, x))) : null,
-    h("button", { type: "button", onclick: () => { toast.hidden = true; } }, t("dismiss")));
-  toast.hidden = false;
-}
+const follow = followJob(() => render());
 
 async function submit(e) {
   e.preventDefault();
   $("#pimp-submit").disabled = true;
   try {
-    show(await call("/api/people/imports", { method: "POST", body: new FormData(e.target) }));
+    follow.show(await call("/api/people/imports", { method: "POST", body: new FormData(e.target) }));
   } catch (err) {
     showError(err);
   } finally {
@@ -40,28 +20,8 @@ async function submit(e) {
   }
 }
 
-function show(job) {
-  current = job;
-  render();
-  clearTimeout(timer);
-  if (!FINAL.has(job.state)) timer = setTimeout(poll, POLL_MS);
-}
-
-async function poll() {
-  try {
-    show(await call(`/api/jobs/${current.id}`));
-  } catch (err) {
-    showError(err);
-  }
-}
-
-function stateText(state) {
-  const key = `job_state_${state}`;
-  return t(key) === key ? state : t(key);
-}
-
 function render() {
-  const job = current;
+  const job = follow.job;
   const el = $("#pimp-status");
   if (!job) {
     el.hidden = true;

@@ -21,10 +21,11 @@ from citybase.domains.addresses import (
     export_file,
     job_params,
 )
-from citybase.kernel.errors import AuthenticationError, InvalidInputError, Issue
+from citybase.kernel.errors import AuthenticationError
 from citybase.web.auth import current_actor, platform_of
 from citybase.web.routes.operations import job_json
 from citybase.web.serialize import iso
+from citybase.web.uploads import save_upload
 
 router = APIRouter(prefix="/api/addresses", tags=["address tree"])
 ActorDep = Annotated[Actor, Depends(current_actor)]
@@ -210,15 +211,7 @@ async def import_endpoint(request: Request, actor: ActorDep, file: UploadFile) -
     platform = platform_of(request)
     with platform.store.read() as conn:
         platform.addresses.require_recorder(conn, actor)
-    data = await file.read(MAX_UPLOAD + 1)
-    if not data:
-        raise InvalidInputError("empty upload", issues=[Issue("file", "no bytes")])
-    if len(data) > MAX_UPLOAD:
-        raise InvalidInputError("upload too large", issues=[Issue("file", f"more than {MAX_UPLOAD} bytes")])
-    uploads = platform.settings.data_dir / "uploads"
-    uploads.mkdir(parents=True, exist_ok=True)
-    path = uploads / f"addresses-{uuid.uuid4().hex}.csv"
-    path.write_bytes(data)
+    path = await save_upload(platform.settings.data_dir, file, f"addresses-{uuid.uuid4().hex}.csv", MAX_UPLOAD)
     return job_json(platform.jobs.submit(actor, IMPORT_ADDRESSES_JOB, job_params(actor, path)))
 
 

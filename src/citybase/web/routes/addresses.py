@@ -16,6 +16,7 @@ from citybase.kernel.errors import CityBaseError, InvalidInputError, Issue, NotF
 from citybase.web.auth import current_actor, platform_of
 from citybase.web.routes.operations import job_json
 from citybase.web.serialize import iso
+from citybase.web.uploads import save_upload
 
 router = APIRouter(prefix="/api/addresses", tags=["addresses"])
 ActorDep = Annotated[Actor, Depends(current_actor)]
@@ -202,17 +203,9 @@ def suggest_endpoint(
 async def match_file_endpoint(request: Request, actor: ActorDep, file: UploadFile) -> dict[str, Any]:
     actor.require(Permission.RUN_JOBS)
     platform = platform_of(request)
-    data = await file.read(MAX_UPLOAD + 1)
-    if not data:
-        raise InvalidInputError("empty upload", issues=[Issue("file", "no bytes")])
-    if len(data) > MAX_UPLOAD:
-        raise InvalidInputError("upload too large", issues=[Issue("file", f"more than {MAX_UPLOAD} bytes")])
     name = Path(file.filename or "addresses.txt").name
     stem = uuid.uuid4().hex
-    uploads = platform.settings.data_dir / "uploads"
-    uploads.mkdir(parents=True, exist_ok=True)
-    path = uploads / f"{stem}{Path(name).suffix[:8]}"
-    path.write_bytes(data)
+    path = await save_upload(platform.settings.data_dir, file, f"{stem}{Path(name).suffix[:8]}", MAX_UPLOAD)
     output = platform.settings.data_dir / "exports" / f"address-match-{stem}.csv"
     job = platform.jobs.submit(
         actor, MATCH_FILE_JOB, {"input": str(path), "output": str(output), "name": name, "source": f"upload {name}"}

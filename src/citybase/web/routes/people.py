@@ -16,9 +16,9 @@ from pydantic import BaseModel, Field
 from citybase.domains.access import Actor, Permission
 from citybase.domains.registry.people_import_job import JOB_KIND as IMPORT_PEOPLE_JOB
 from citybase.domains.registry.people_import_job import job_params
-from citybase.kernel.errors import InvalidInputError, Issue
 from citybase.web.auth import current_actor, platform_of
 from citybase.web.routes.operations import job_json
+from citybase.web.uploads import save_upload
 
 router = APIRouter(tags=["population"])
 ActorDep = Annotated[Actor, Depends(current_actor)]
@@ -232,14 +232,6 @@ async def import_people_endpoint(request: Request, actor: ActorDep, file: Upload
     actor.require(Permission.RUN_JOBS)
     actor.require(Permission.WRITE_REGISTRY)
     platform = platform_of(request)
-    data = await file.read(MAX_UPLOAD + 1)
-    if not data:
-        raise InvalidInputError("empty upload", issues=[Issue("file", "no bytes")])
-    if len(data) > MAX_UPLOAD:
-        raise InvalidInputError("upload too large", issues=[Issue("file", f"more than {MAX_UPLOAD} bytes")])
-    uploads = platform.settings.data_dir / "uploads"
-    uploads.mkdir(parents=True, exist_ok=True)
-    path = uploads / f"people-{uuid.uuid4().hex}.csv"
-    path.touch(mode=0o600)  # personal data: readable by the server's user only, removed when the job ends
-    path.write_bytes(data)
+    name = f"people-{uuid.uuid4().hex}.csv"  # personal data: private, and removed when the job ends
+    path = await save_upload(platform.settings.data_dir, file, name, MAX_UPLOAD, private=True)
     return job_json(platform.jobs.submit(actor, IMPORT_PEOPLE_JOB, job_params(actor, path)))
